@@ -1,0 +1,162 @@
+/**
+ * One way to get a GPUDevice in both worlds: the browser's navigator.gpu, or
+ * Node's Dawn (node-webgpu.ts). What comes back is a `Gpu`: the device, a
+ * report of what the adapter is and can do, and the plumbing that makes
+ * uncaptured errors and device loss visible instead of silent.
+ *
+ * Limits: WebGPU hands out conservative defaults unless asked; we ask for the
+ * adapter's own values of the limits this engine leans on (storage buffer size,
+ * storage buffers per stage, workgroup storage and size), nothing else.
+ */
+import { BROWSER_HELP, GpuDeviceLostError, NODE_HELP, WebGpuUnavailableError } from './errors.ts';
+
+export interface AdapterReport {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** True for CPU implementations such as SwiftShader. */
+  isFallback: boolean;
+  /** Where the adapter came from: 'browser' or 'node (ICD list)'. */
+  runtime: string;
+  limits: {
+    maxStorageBufferBindingSize: number;
+    maxBufferSize: number;
+    maxStorageBuffersPerShaderStage: number;
+    maxComputeWorkgroupStorageSize: number;
+    maxComputeInvocationsPerWorkgroup: number;
+    maxComputeWorkgroupSizeX: number;
+    maxComputeWorkgroupsPerDimension: number;
+  };
+  timestampQuery: boolean;
+  shaderF16: boolean;
+}
+
+export interface GpuOptions {
+  powerPreference?: GPUPowerPreference;
+  /** Called for every uncaptured GPU error (validation, out-of-memory, internal). */
+  onError?: (error: GPUError) => void;
+  /** Called once if the device is lost, except after our own destroy(). */
+  onLost?: (info: GPUDeviceLostInfo) => void;
+}
+
+/** The engine's handle on a device. */
+export interface Gpu {
+  readonly device: GPUDevice;
+  readonly adapter: GPUAdapter;
+  readonly report: AdapterReport;
+  /** Errors the device raised outside any error scope, oldest first. */
+  readonly uncapturedErrors: GPUError[];
+  /** Set once the device is lost. */
+  lostInfo: GPUDeviceLostInfo | undefined;
+  /** Throws GpuDeviceLostError if the device was lost, naming the reason. */
+  assertAlive(): void;
+  destroy(): void;
+}
+
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+const isBrowser = (): boolean => typeof window !== 'undefined' && typeof document !== 'undefined';
+
+async function findGpu(): Promise<{ gpu: GPU; runtime: string }> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return { gpu: nav.gpu, runtime: 'browser' };
+  if (isBrowser()) {
+    throw new WebGpuUnavailableError(`This browser exposes no WebGPU (navigator.gpu is undefined). ${BROWSER_HELP}`);
+  }
+  const { nodeGpu } = await import('./node-webgpu.ts');
+  const { gpu, icd } = await nodeGpu();
+  return { gpu, runtime: `node (Vulkan ICD: ${icd || 'loader default'})` };
+}
+
+export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
+  const { gpu, runtime } = await findGpu();
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  if (!adapter) {
+    const help = runtime === 'browser' ? BROWSER_HELP : NODE_HELP;
+    throw new WebGpuUnavailableError(`No WebGPU adapter was found (${runtime}): requestAdapter() returned null. ${help}`);
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
+  const requiredFeatures: GPUFeatureName[] = [];
+  for (const feature of ['timestamp-query', 'shader-f16'] as const) {
+    if (adapter.features.has(feature)) requiredFeatures.push(feature);
+  }
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'lenet-gpu' });
+  const info = adapter.info;
+  const report: AdapterReport = {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    isFallback: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+    runtime,
+    limits: {
+      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+      maxBufferSize: device.limits.maxBufferSize,
+      maxStorageBuffersPerShaderStage: device.limits.maxStorageBuffersPerShaderStage,
+      maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: device.limits.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+    },
+    timestampQuery: device.features.has('timestamp-query'),
+    shaderF16: device.features.has('shader-f16'),
+  };
+
+  let destroyedByUs = false;
+  const handle: Gpu = {
+    device,
+    adapter,
+    report,
+    uncapturedErrors: [],
+    lostInfo: undefined,
+    assertAlive() {
+      if (handle.lostInfo) {
+        throw new GpuDeviceLostError(
+          `The GPU device was lost (${handle.lostInfo.reason}: ${handle.lostInfo.message}). Request a new device and restore from the last checkpoint.`,
+          handle.lostInfo.reason,
+        );
+      }
+    },
+    destroy() {
+      destroyedByUs = true;
+      device.destroy();
+    },
+  };
+  device.addEventListener('uncapturederror', (event) => {
+    const error = (event as GPUUncapturedErrorEvent).error;
+    handle.uncapturedErrors.push(error);
+    if (options.onError) options.onError(error);
+    else console.error(`[lenet-gpu] uncaptured GPU error: ${error.message}`);
+  });
+  void device.lost.then((info) => {
+    handle.lostInfo = info;
+    if (!destroyedByUs) {
+      if (options.onLost) options.onLost(info);
+      else console.error(`[lenet-gpu] GPU device lost (${info.reason}): ${info.message}`);
+    }
+  });
+  return handle;
+}
+
+/** One line per fact, for CLIs and logs. */
+export function formatAdapterReport(r: AdapterReport): string {
+  const mib = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
+  return [
+    `adapter: ${r.vendor || '?'} / ${r.architecture || '?'} / ${r.device || '?'} (${r.description || 'no description'})${r.isFallback ? ' [CPU fallback]' : ''}`,
+    `runtime: ${r.runtime}`,
+    `max storage buffer binding: ${mib(r.limits.maxStorageBufferBindingSize)}, max buffer: ${mib(r.limits.maxBufferSize)}, storage buffers per stage: ${r.limits.maxStorageBuffersPerShaderStage}`,
+    `workgroup storage: ${r.limits.maxComputeWorkgroupStorageSize} B, invocations per workgroup: ${r.limits.maxComputeInvocationsPerWorkgroup}, workgroups per dimension: ${r.limits.maxComputeWorkgroupsPerDimension}`,
+    `timestamp-query: ${r.timestampQuery ? 'yes' : 'no'}, shader-f16: ${r.shaderF16 ? 'yes' : 'no'}`,
+  ].join('\n');
+}

@@ -1,0 +1,73 @@
+/**
+ * Node's WebGPU: the `webgpu` npm package (Dawn) over a Vulkan driver.
+ *
+ * Driver choice, in order: LENET_GPU_VK_ICD (ours, wins); VK_ICD_FILENAMES /
+ * VK_DRIVER_FILES if the user set them; otherwise every hardware ICD found in
+ * the usual folders followed by SwiftShader from a Chromium install, so a real
+ * GPU is used where present (Dawn ranks discrete/integrated above CPU adapters)
+ * and SwiftShader otherwise. Mesa's lavapipe is skipped: Debian's is too old for
+ * Dawn. The variable must be set before create(): Dawn's Vulkan loader reads it
+ * once, in this process (not from a worker thread's copy of process.env).
+ *
+ * The object create() returns must stay referenced while its devices live, or
+ * Dawn aborts the process when it is collected; we keep it in a module global.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { NODE_HELP, WebGpuUnavailableError } from './errors.ts';
+
+const ICD_DIRS = ['/usr/local/nvidia/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/share/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+const SWIFTSHADER_ICDS = [
+  '/usr/lib/chromium/vk_swiftshader_icd.json',
+  '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
+  '/opt/google/chrome/vk_swiftshader_icd.json',
+];
+
+let keptAlive: { gpu: GPU; icd: string } | undefined;
+
+/** Hardware Vulkan drivers worth trying: only where a GPU device node exists. */
+function hardwareIcds(): string[] {
+  const hasGpuNode = existsSync('/dev/dri') || existsSync('/dev/nvidia0') || existsSync('/dev/nvidiactl');
+  if (!hasGpuNode) return [];
+  const found: string[] = [];
+  for (const dir of ICD_DIRS) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir).sort()) {
+      if (name.endsWith('.json') && !name.startsWith('lvp_')) found.push(join(dir, name));
+    }
+  }
+  return found;
+}
+
+/** Chooses the ICD list (see the header) and returns what was chosen, for reports. */
+export function chooseVulkanDrivers(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.LENET_GPU_VK_ICD) {
+    env.VK_ICD_FILENAMES = env.LENET_GPU_VK_ICD;
+    return env.LENET_GPU_VK_ICD;
+  }
+  if (env.VK_ICD_FILENAMES) return env.VK_ICD_FILENAMES;
+  if (env.VK_DRIVER_FILES) return env.VK_DRIVER_FILES;
+  const swiftshader = SWIFTSHADER_ICDS.find((p) => existsSync(p));
+  const list = [...hardwareIcds(), ...(swiftshader ? [swiftshader] : [])];
+  if (list.length > 0) env.VK_ICD_FILENAMES = list.join(':');
+  return list.join(':');
+}
+
+/** Returns Node's `GPU` object (navigator.gpu's equivalent), creating it once. */
+export async function nodeGpu(): Promise<{ gpu: GPU; icd: string }> {
+  if (keptAlive) return keptAlive;
+  const icd = chooseVulkanDrivers();
+  let mod: { create(flags: string[]): GPU; globals: Record<string, unknown> };
+  try {
+    const name = 'webgpu';
+    mod = await import(/* @vite-ignore */ name);
+  } catch (cause) {
+    throw new WebGpuUnavailableError(`The npm package "webgpu" could not be loaded (${String(cause)}). Run npm install. ${NODE_HELP}`);
+  }
+  // GPUBufferUsage and friends are globals in browsers; Dawn hands them over.
+  for (const [key, value] of Object.entries(mod.globals)) {
+    if (!(key in globalThis)) (globalThis as Record<string, unknown>)[key] = value;
+  }
+  keptAlive = { gpu: mod.create([]), icd };
+  return keptAlive;
+}

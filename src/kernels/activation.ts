@@ -1,0 +1,35 @@
+/**
+ * Standalone activation kernels (shaders/activation.wgsl), for activations not
+ * fused into the producing conv2d/dense. Backward overwrites dinp.
+ */
+import type { ActivationKind } from '../reference/activation.ts';
+import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache } from './kernel.ts';
+import { shaders } from './sources.ts';
+
+export const ACTIVATION_CODES: Record<ActivationKind, number> = { linear: 0, tanh: 1, sigmoid: 2, relu: 3 };
+const WORKGROUP_SIZE = 256;
+
+export async function activationForward(cache: KernelCache, kind: ActivationKind, count: number, io: { out: BufferResource; inp: BufferResource }): Promise<Dispatch> {
+  const kernel = await cache.get(shaders.activation, 'activation_forward', { ACTIVATION: ACTIVATION_CODES[kind], WORKGROUP_SIZE });
+  return makeDispatch(cache.device, kernel, {
+    uniforms: { count },
+    buffers: { inp: io.inp, out: io.out },
+    workgroups: grid1d(cache.device, count, WORKGROUP_SIZE),
+    label: `activation_forward(${kind})`,
+  });
+}
+
+export async function activationBackward(
+  cache: KernelCache,
+  kind: ActivationKind,
+  count: number,
+  io: { dinp: BufferResource; dout: BufferResource; out: BufferResource },
+): Promise<Dispatch> {
+  const kernel = await cache.get(shaders.activation, 'activation_backward', { ACTIVATION: ACTIVATION_CODES[kind], WORKGROUP_SIZE });
+  return makeDispatch(cache.device, kernel, {
+    uniforms: { count },
+    buffers: { inp: io.dout, fwd_out: io.out, out: io.dinp },
+    workgroups: grid1d(cache.device, count, WORKGROUP_SIZE),
+    label: `activation_backward(${kind})`,
+  });
+}

@@ -1,0 +1,195 @@
+/**
+ * Kernels and dispatches.
+ *
+ * A Kernel is one compiled entry point: pipeline plus the bind group layout
+ * reflected from its WGSL (reflect.ts). Kernels are compiled once per device
+ * by KernelCache (keyed by shader, entry point and override constants), inside
+ * an error scope, so a bad shader fails at graph-build time with file:line:col
+ * and the offending source line, never in the middle of training.
+ *
+ * A Dispatch is a kernel bound to buffers (by binding name) with a fixed
+ * workgroup count: what the command-encoder graph records, step after step,
+ * with no per-step allocation.
+ */
+import { GpuLimitError, GpuValidationError } from '../gpu/errors.ts';
+import { createBufferFrom } from '../gpu/buffers.ts';
+import { packUniform, reflectEntry, uniformLayout, type EntryReflection } from './reflect.ts';
+
+export interface ShaderSource {
+  /** File name under shaders/, for messages. */
+  name: string;
+  code: string;
+}
+
+export interface Kernel {
+  label: string;
+  shader: ShaderSource;
+  reflection: EntryReflection;
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+export class KernelCompileError extends Error {
+  override name = 'KernelCompileError';
+}
+
+export class KernelCache {
+  private readonly kernels = new Map<string, Promise<Kernel>>();
+  private readonly modules = new Map<string, Promise<GPUShaderModule>>();
+  /** Number of pipelines compiled: lets tests prove nothing is built per step. */
+  compiled = 0;
+
+  constructor(readonly device: GPUDevice) {}
+
+  get(shader: ShaderSource, entryPoint: string, constants: Record<string, number> = {}): Promise<Kernel> {
+    const key = `${shader.name}:${entryPoint}:${JSON.stringify(Object.entries(constants).sort())}`;
+    let kernel = this.kernels.get(key);
+    if (!kernel) {
+      kernel = this.build(shader, entryPoint, constants);
+      this.kernels.set(key, kernel);
+    }
+    return kernel;
+  }
+
+  private module(shader: ShaderSource): Promise<GPUShaderModule> {
+    let module = this.modules.get(shader.name);
+    if (!module) {
+      module = (async () => {
+        const m = this.device.createShaderModule({ code: shader.code, label: shader.name });
+        const info = await m.getCompilationInfo();
+        const errors = info.messages.filter((msg) => msg.type === 'error');
+        if (errors.length > 0) {
+          const lines = shader.code.split('\n');
+          const detail = errors
+            .map((e) => `shaders/${shader.name}:${e.lineNum}:${e.linePos}: ${e.message}\n    ${lines[e.lineNum - 1] ?? ''}`)
+            .join('\n');
+          throw new KernelCompileError(`WGSL compile failed:\n${detail}`);
+        }
+        return m;
+      })();
+      this.modules.set(shader.name, module);
+    }
+    return module;
+  }
+
+  private async build(shader: ShaderSource, entryPoint: string, constants: Record<string, number>): Promise<Kernel> {
+    const reflection = reflectEntry(shader.name, shader.code, entryPoint);
+    const module = await this.module(shader);
+    const label = `${shader.name}:${entryPoint}`;
+    this.device.pushErrorScope('validation');
+    const layout = this.device.createBindGroupLayout({
+      label,
+      entries: reflection.bindings.map((b) => ({ binding: b.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: b.kind } })),
+    });
+    const pipeline = this.device.createComputePipeline({
+      label,
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout], label }),
+      compute: { module, entryPoint, constants },
+    });
+    const error = await this.device.popErrorScope();
+    if (error) throw new KernelCompileError(`pipeline ${label} (constants ${JSON.stringify(constants)}) failed: ${error.message}`);
+    this.compiled++;
+    return { label, shader, reflection, pipeline, layout };
+  }
+}
+
+export type BufferResource = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+export interface Dispatch {
+  label: string;
+  kernel: Kernel;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+  /** Buffers this dispatch owns (its uniform buffer, an op's scratch): freed by disposeDispatch. */
+  owned: GPUBuffer[];
+}
+
+export interface DispatchSpec {
+  /** Values for the kernel's uniform struct, by member name (if it has one). */
+  uniforms?: Record<string, number>;
+  /** Storage buffers by the names the WGSL gives them; every binding must be given, and no others. */
+  buffers: Record<string, BufferResource>;
+  workgroups: number | [number, number, number];
+  label?: string;
+}
+
+const asBinding = (r: BufferResource): GPUBufferBinding => ('buffer' in r ? r : { buffer: r });
+
+function bindingSize(resource: BufferResource): number {
+  const r = asBinding(resource);
+  return r.size ?? r.buffer.size - (r.offset ?? 0);
+}
+
+/** Binds buffers by name and checks workgroup counts and binding sizes against the adapter's limits. */
+export function makeDispatch(device: GPUDevice, kernel: Kernel, spec: DispatchSpec): Dispatch {
+  const label = spec.label ?? kernel.label;
+  const counts: [number, number, number] = typeof spec.workgroups === 'number' ? [spec.workgroups, 1, 1] : spec.workgroups;
+  const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
+  for (const c of counts) {
+    if (!Number.isInteger(c) || c < 1) throw new GpuLimitError(`${label}: workgroup count ${counts.join('x')} is not positive`);
+    if (c > maxPerDim) {
+      throw new GpuLimitError(`${label}: ${counts.join('x')} workgroups exceeds this adapter's maxComputeWorkgroupsPerDimension (${maxPerDim}); use a smaller batch`);
+    }
+  }
+  const storageNames = new Set(kernel.reflection.bindings.filter((b) => b.kind !== 'uniform').map((b) => b.name));
+  for (const key of Object.keys(spec.buffers)) {
+    if (!storageNames.has(key)) throw new Error(`${label}: the shader has no storage binding "${key}" (bindings: ${[...storageNames].join(', ')})`);
+  }
+  const maxBinding = device.limits.maxStorageBufferBindingSize;
+  let uniformBuffer: GPUBuffer | undefined;
+  const entries: GPUBindGroupEntry[] = kernel.reflection.bindings.map((b) => {
+    if (b.kind === 'uniform') {
+      if (!spec.uniforms) throw new Error(`${label}: the shader's uniform "${b.name}" needs values`);
+      uniformBuffer = createUniformBuffer(device, kernel, spec.uniforms);
+      return { binding: b.binding, resource: { buffer: uniformBuffer } };
+    }
+    const resource = spec.buffers[b.name];
+    if (!resource) throw new Error(`${label}: binding "${b.name}" was not given a buffer`);
+    if (bindingSize(resource) > maxBinding) {
+      throw new GpuLimitError(
+        `${label}: buffer "${b.name}" binds ${bindingSize(resource)} bytes, over this adapter's maxStorageBufferBindingSize (${maxBinding}); use a smaller batch`,
+      );
+    }
+    return { binding: b.binding, resource: asBinding(resource) };
+  });
+  const bindGroup = device.createBindGroup({ label, layout: kernel.layout, entries });
+  return { label, kernel, bindGroup, workgroups: counts, owned: uniformBuffer ? [uniformBuffer] : [] };
+}
+
+export function disposeDispatch(d: Dispatch): void {
+  for (const b of d.owned) b.destroy();
+  d.owned.length = 0;
+}
+
+/** Records dispatches into one compute pass, in order. */
+export function encodeDispatches(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[]): void {
+  for (const d of dispatches) {
+    pass.setPipeline(d.kernel.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+  }
+}
+
+/** A uniform buffer for the kernel's single uniform binding, packed by member name; written once. */
+export function createUniformBuffer(device: GPUDevice, kernel: Kernel, values: Record<string, number>): GPUBuffer {
+  const binding = kernel.reflection.bindings.find((b) => b.kind === 'uniform');
+  if (!binding?.structName) throw new Error(`${kernel.label} has no uniform binding`);
+  const layout = uniformLayout(kernel.shader.name, kernel.shader.code, binding.structName);
+  return createBufferFrom(device, new Uint8Array(packUniform(layout, values)), GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `${kernel.label} uniforms`);
+}
+
+/**
+ * Workgroups for `invocations` threads of a 1D kernel with `workgroupSize`
+ * lanes, folded into 2D when one dimension is not enough. Shaders linearise
+ * with `wid.x + wid.y * nwg.x` (see shaders/common notes).
+ */
+export function grid1d(device: GPUDevice, invocations: number, workgroupSize: number): [number, number, number] {
+  const groups = Math.max(1, Math.ceil(invocations / workgroupSize));
+  const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
+  if (groups <= maxPerDim) return [groups, 1, 1];
+  const y = Math.ceil(groups / maxPerDim);
+  if (y > maxPerDim) throw new GpuLimitError(`${invocations} invocations exceed this adapter's dispatch limits`);
+  return [Math.ceil(groups / y), y, 1];
+}
+
+export { GpuValidationError };

@@ -1,0 +1,23 @@
+/**
+ * Kernel variants and the rule that picks one per adapter.
+ *
+ * - 'blocked': each invocation computes a small register block (e.g. 4x4
+ *   outputs from vec4 loads), no workgroup memory, no barriers. CPU adapters
+ *   such as SwiftShader run it 10x faster than tiling, because their barriers
+ *   are costly and their "threads" are CPU lanes with large caches.
+ * - 'tiled': workgroup-memory tiling with barriers: what real GPUs want.
+ *
+ * Rule (documented; a timed trial can override it): CPU/fallback adapters get
+ * 'blocked', everything else 'tiled'.
+ */
+import type { AdapterReport } from '../gpu/device.ts';
+
+export type KernelVariant = 'blocked' | 'tiled';
+
+export function isCpuAdapter(report: Pick<AdapterReport, 'isFallback' | 'vendor' | 'architecture'>): boolean {
+  return report.isFallback || /swiftshader|llvmpipe|lavapipe/i.test(`${report.vendor} ${report.architecture}`);
+}
+
+export function defaultVariant(report: Pick<AdapterReport, 'isFallback' | 'vendor' | 'architecture'>): KernelVariant {
+  return isCpuAdapter(report) ? 'blocked' : 'tiled';
+}

@@ -1,0 +1,72 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { formatAdapterReport } from '../../src/gpu/device.ts';
+import { runSmokeCheck } from '../../src/gpu/smoke.ts';
+import { testGpu } from '../helpers/gpu.ts';
+
+describe('requestGpu in Node', () => {
+  it('returns a device with the limits the engine asked for, and the smoke check passes', async () => {
+    const gpu = await testGpu();
+    const r = gpu.report;
+    expect(r.runtime).toMatch(/^node/);
+    // We ask for the adapter's own limits, not WebGPU's 128 MiB default.
+    expect(r.limits.maxStorageBufferBindingSize).toBe(gpu.adapter.limits.maxStorageBufferBindingSize);
+    expect(r.limits.maxStorageBuffersPerShaderStage).toBe(gpu.adapter.limits.maxStorageBuffersPerShaderStage);
+    expect(r.timestampQuery).toBe(gpu.adapter.features.has('timestamp-query'));
+    expect(formatAdapterReport(r)).toContain('timestamp-query');
+    const smoke = await runSmokeCheck(gpu, 4097);
+    expect(smoke).toEqual({ ok: true, elements: 4097 });
+  });
+
+  it('surfaces uncaptured validation errors instead of swallowing them', async () => {
+    const gpu = await testGpu();
+    const before = gpu.uncapturedErrors.length;
+    const seen: string[] = [];
+    gpu.device.addEventListener('uncapturederror', (e) => seen.push((e as GPUUncapturedErrorEvent).error.message), { once: true });
+    // A storage buffer that is not a multiple of 4 bytes with MAP_READ|STORAGE is invalid.
+    gpu.device.pushErrorScope('validation');
+    gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
+    const scoped = await gpu.device.popErrorScope();
+    expect(scoped?.message).toBeTruthy();
+    expect(gpu.uncapturedErrors.length).toBe(before);
+    expect(seen).toEqual([]);
+  });
+});
+
+describe('the CLI smoke command', () => {
+  let cli = '';
+  beforeAll(() => {
+    // Inside the project so the bundle resolves node_modules (webgpu) like the real CLI.
+    mkdirSync('test-output', { recursive: true });
+    const outDir = mkdtempSync(join('test-output', 'cli-'));
+    execFileSync('npx', ['vite', 'build', '--ssr', 'src/cli/main.ts', '--outDir', outDir, '--logLevel', 'error'], { stdio: 'pipe' });
+    cli = resolve(outDir, 'main.js');
+  });
+
+  it('prints the adapter and passes on the machine adapter', () => {
+    const run = spawnSync(process.execPath, [cli, 'smoke'], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/adapter: /);
+    expect(run.stdout).toMatch(/smoke check passed: 1000 elements/);
+  });
+
+  it('without a usable Vulkan driver fails with the cause and the fix, not a crash', () => {
+    const run = spawnSync(process.execPath, [cli, 'smoke'], {
+      encoding: 'utf8',
+      env: { ...process.env, LENET_GPU_VK_ICD: '/nonexistent/no_such_icd.json', VK_ICD_FILENAMES: '' },
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('No WebGPU adapter was found');
+    expect(run.stderr).toContain('apt-get install -y chromium libvulkan1');
+    expect(run.stderr).not.toMatch(/TypeError|Cannot read properties/);
+  });
+
+  it('rejects an unknown command with usage and exit 2', () => {
+    const run = spawnSync(process.execPath, [cli, 'frobnicate'], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('unknown command "frobnicate"');
+    expect(run.stderr).toContain('usage: lenet-gpu');
+  });
+});
