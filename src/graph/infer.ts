@@ -133,11 +133,11 @@ export function inferShapes(spec: ModelSpec, batch: number): ModelPlan {
       if (!spatial) fail(`needs a spatial [channels, height, width] input but gets the flat shape ${fmt(shape)}; move it before the flatten/dense layers`);
       return shape as [number, number, number];
     };
-    const wrapShapeError = <T>(build: () => T): T => {
+    const wrapShapeError = <T>(build: () => T, hint = ''): T => {
       try {
         return build();
       } catch (e) {
-        if (e instanceof ShapeError) fail(e.message);
+        if (e instanceof ShapeError) fail(e.message + hint);
         throw e;
       }
     };
@@ -179,6 +179,7 @@ export function inferShapes(spec: ModelSpec, batch: number): ModelPlan {
         const stride = layer.strides === undefined ? undefined : checkPair('strides', layer.strides);
         const pool = wrapShapeError(() =>
           pool2dGeometry({ batch, channels: C, inHeight: H, inWidth: W, window, stride }),
+          '; use a smaller poolSize or drop this pooling layer',
         );
         plan = { ...base, outputShape: [C, pool.outHeight, pool.outWidth], pool, activation: 'linear', params: [], paramCount: 0 };
         break;

@@ -144,7 +144,8 @@ describe('parseIdx on broken files', () => {
       encodeIdx([0xffffffff, 0xffffffff, 0xffffffff], [7]),
       encodeIdx([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], []),
       encodeIdx([0xffffffff], [1, 2]),
-      encodeIdx([65536, 65536, 4], []), // 16 GiB: an allocation would be slow or fail, not instant
+      encodeIdx([65536, 65536, 4], []), // 16 GiB: beyond what a typed array may hold
+      encodeIdx([2048, 1024, 1024], [1]), // 2 GiB: an allocation would succeed, and show in arrayBuffers
     ];
     const arrayBuffersBefore = process.memoryUsage().arrayBuffers;
     const started = performance.now();
@@ -155,7 +156,8 @@ describe('parseIdx on broken files', () => {
       }
     }
     const elapsedMs = performance.now() - started;
-    expect(elapsedMs).toBeLessThan(50);
+    // 18 header-sized parses: microseconds each; the margin only absorbs a GC pause on a loaded machine.
+    expect(elapsedMs).toBeLessThan(200);
     expect(process.memoryUsage().arrayBuffers - arrayBuffersBefore).toBeLessThan(1 << 20);
   });
 });

@@ -1,0 +1,234 @@
+/**
+ * fit: the Keras-style training loop, entirely on the GPU.
+ *
+ * Per epoch the CPU uploads one index buffer (the shuffled order) and resets
+ * the GPU cursor; then it records `stepsPerSubmit` replays of the train pass
+ * per command buffer and submits. Metrics stay on the GPU as running totals
+ * and reach the CPU through a ring of staging buffers, read asynchronously.
+ * The CPU runs at most `maxSubmitsInFlight` command buffers ahead of the GPU,
+ * so pause and stop take effect within a few steps rather than after a whole
+ * queued epoch; that is the only wait inside an epoch.
+ *
+ * Validation (Keras's validation_split: the last fraction of the samples,
+ * before shuffling) and the epoch-end totals are the two synchronous reads.
+ */
+import type { ImageDataset } from '../data/dataset.ts';
+import { shuffledIndices } from '../data/dataset.ts';
+import type { Totals } from '../kernels/metrics.ts';
+import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.ts';
+import type { Model } from './model.ts';
+import { recordEvalPass, recordTrainPass, type RecordedPass } from './passes.ts';
+import { BatchCursor, batchOrder, ResidentDataset } from './resident-dataset.ts';
+import { TotalsRing } from './totals-ring.ts';
+
+export interface StepEvent {
+  epoch: number;
+  /** Steps completed in this epoch when the totals were captured. */
+  step: number;
+  stepsPerEpoch: number;
+  /** Running means over the epoch so far. */
+  loss: number;
+  accuracy: number;
+  samplesPerSecond: number;
+  etaSeconds: number;
+}
+
+export interface EpochLog {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  steps: number;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+export interface History {
+  epochs: EpochLog[];
+  stopReason: 'completed' | 'early-stopping' | 'stopped';
+  /** Epoch whose weights the model holds at the end when restoreBestWeights is on. */
+  bestEpoch?: number;
+  notes: string[];
+}
+
+export interface TrainingControl {
+  /** Set to stop after the current submit; fit returns the history so far. */
+  stopRequested?: boolean;
+  /** While set, fit waits between submits. */
+  paused?: boolean;
+}
+
+export interface FitOptions {
+  /** Total epochs, counting any already done (see initialEpoch), as in Keras. */
+  epochs?: number;
+  /** Epochs already completed (resuming from a checkpoint). Default 0. */
+  initialEpoch?: number;
+  /** Fraction of the samples held out for validation (Keras: the last ones). Default 0.2. */
+  validationSplit?: number;
+  /** Shuffle each epoch (seeded). Default true. */
+  shuffle?: boolean;
+  /** Default: the model's seed. */
+  shuffleSeed?: number;
+  /** Caps steps per epoch (quick runs, tests). */
+  maxStepsPerEpoch?: number;
+  stepsPerSubmit?: number;
+  maxSubmitsInFlight?: number;
+  earlyStopping?: EarlyStoppingOptions;
+  onStep?: (event: StepEvent) => void;
+  onEpochEnd?: (log: EpochLog) => void;
+  control?: TrainingControl;
+}
+
+export class NumericalError extends Error {
+  override name = 'NumericalError';
+}
+
+const now = (): number => performance.now();
+
+/** Per-epoch seeds that differ for every epoch yet follow from one seed. */
+const epochSeed = (seed: number, epoch: number): number => (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(epoch + 1, 0xc2b2ae35)) >>> 0;
+
+export async function fit(model: Model, data: ImageDataset, options: FitOptions = {}): Promise<History> {
+  const epochs = options.epochs ?? 10;
+  const split = options.validationSplit ?? 0.2;
+  if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`epochs must be a positive integer, got ${epochs}`);
+  if (!(split >= 0 && split < 1)) throw new RangeError(`validationSplit must be in [0, 1), got ${split}`);
+  const B = model.batchSize;
+  const valCount = Math.round(data.count * split);
+  const trainCount = data.count - valCount;
+  if (trainCount < 1) throw new RangeError(`no training samples left after holding out ${valCount} of ${data.count} for validation`);
+  const stepsPerSubmit = options.stepsPerSubmit ?? 8;
+  const maxInFlight = options.maxSubmitsInFlight ?? 2;
+  const stepsPerEpoch = Math.min(Math.ceil(trainCount / B), options.maxStepsPerEpoch ?? Infinity);
+  const { device } = model;
+  const stopper = options.earlyStopping ? new EarlyStopping(options.earlyStopping) : undefined;
+  const history: History = { epochs: [], stopReason: 'completed', notes: [] };
+
+  model.gpu.assertAlive();
+  const resident = new ResidentDataset(device, data, 'training data');
+  const trainCursor = new BatchCursor(device, Math.ceil(trainCount / B) * B, 'train');
+  const valCursor = valCount > 0 ? new BatchCursor(device, Math.ceil(valCount / B) * B, 'validation') : undefined;
+  const trainRing = new TotalsRing(device, model.trainTotals);
+  const evalRing = new TotalsRing(device, model.evalTotals);
+  const snapshot = device.createBuffer({ size: model.graph.params.size, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: 'params snapshot' });
+  const best = stopper?.restoreBestWeights
+    ? device.createBuffer({ size: model.graph.params.size, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: 'best params' })
+    : undefined;
+  const passes: RecordedPass[] = [];
+  try {
+    const trainPass = await recordTrainPass(model, resident, trainCursor);
+    passes.push(trainPass);
+    const valPass = valCursor ? await recordEvalPass(model, resident, valCursor) : undefined;
+    if (valPass) passes.push(valPass);
+    const valOrder = Uint32Array.from({ length: valCount }, (_, i) => trainCount + i);
+    const seed = options.shuffleSeed ?? model.seed;
+
+    const copy = (from: GPUBuffer, to: GPUBuffer): void => {
+      const encoder = device.createCommandEncoder({ label: 'params copy' });
+      encoder.copyBufferToBuffer(from, 0, to, 0, from.size);
+      device.queue.submit([encoder.finish()]);
+    };
+
+    for (let epoch = options.initialEpoch ?? 0; epoch < epochs; epoch++) {
+      const order = options.shuffle === false ? Uint32Array.from({ length: trainCount }, (_, i) => i) : shuffledIndices(trainCount, epochSeed(seed, epoch));
+      trainCursor.load(batchOrder(order, B, 'wrap'));
+      copy(model.graph.params, snapshot);
+      const started = now();
+      let done = 0;
+      const inFlight: Promise<undefined>[] = [];
+      while (done < stepsPerEpoch) {
+        if (options.control?.stopRequested) break;
+        while (options.control?.paused && !options.control.stopRequested) await new Promise((r) => setTimeout(r, 50));
+        model.gpu.assertAlive();
+        const steps = Math.min(stepsPerSubmit, stepsPerEpoch - done);
+        const encoder = device.createCommandEncoder({ label: `epoch ${epoch} steps ${done}+${steps}` });
+        trainPass.encode(encoder, steps, done === 0 ? model.resetTrainTotals : []);
+        const read = options.onStep ? trainRing.capture(encoder) : undefined;
+        device.queue.submit([encoder.finish()]);
+        done += steps;
+        if (read) {
+          const stepAtCapture = done;
+          read().then(
+            (t) => options.onStep?.(stepEvent(epoch, stepAtCapture, stepsPerEpoch, t, B, (now() - started) / 1000)),
+            () => undefined, // a lost device surfaces through assertAlive on the next submit
+          );
+        }
+        inFlight.push(device.queue.onSubmittedWorkDone());
+        if (inFlight.length > maxInFlight) await inFlight.shift();
+      }
+      const totals = await trainRing.readNow();
+      const seconds = (now() - started) / 1000;
+      model.gpu.assertAlive();
+      if (!Number.isFinite(totals.lossSum)) {
+        copy(snapshot, model.graph.params);
+        throw new NumericalError(
+          `the training loss became ${totals.lossSum} in epoch ${epoch + 1} (within its first ${done} steps); the weights were restored to the start of that epoch. Lower the learning rate.`,
+        );
+      }
+      const log: EpochLog = {
+        epoch: epoch + 1,
+        loss: totals.lossSum / Math.max(1, totals.samples),
+        accuracy: totals.correct / Math.max(1, totals.samples),
+        steps: done,
+        seconds,
+        samplesPerSecond: (done * B) / seconds,
+      };
+      if (valPass && valCursor) {
+        valCursor.load(batchOrder(valOrder, B, 'padding'));
+        const valSteps = valCursor.capacity / B;
+        const encoder = device.createCommandEncoder({ label: `epoch ${epoch} validation` });
+        valPass.encode(encoder, valSteps, model.resetEvalTotals);
+        device.queue.submit([encoder.finish()]);
+        const v = await evalRing.readNow();
+        log.valLoss = v.lossSum / valCount;
+        log.valAccuracy = v.correct / valCount;
+      }
+      history.epochs.push(log);
+      options.onEpochEnd?.(log);
+      if (options.control?.stopRequested) {
+        history.stopReason = 'stopped';
+        history.notes.push(`stopped by request in epoch ${epoch + 1} after ${done} steps`);
+        break;
+      }
+      if (stopper) {
+        const decision = stopper.update(epoch + 1, log[stopper.monitor]);
+        if (decision.improved && best) copy(model.graph.params, best);
+        if (decision.stop) {
+          history.stopReason = 'early-stopping';
+          history.notes.push(`early stopping: ${stopper.monitor} did not improve for ${decision.epochsWithoutImprovement} epoch(s); best ${decision.bestValue.toFixed(4)} at epoch ${decision.bestEpoch}`);
+          if (best) {
+            copy(best, model.graph.params);
+            history.bestEpoch = decision.bestEpoch;
+            history.notes.push(`restored the weights of epoch ${decision.bestEpoch}`);
+          }
+          break;
+        }
+      }
+    }
+    await device.queue.onSubmittedWorkDone();
+    return history;
+  } finally {
+    passes.forEach((p) => p.dispose());
+    resident.dispose();
+    trainCursor.dispose();
+    valCursor?.dispose();
+    trainRing.dispose();
+    evalRing.dispose();
+    snapshot.destroy();
+    best?.destroy();
+  }
+}
+
+function stepEvent(epoch: number, step: number, stepsPerEpoch: number, t: Totals, batch: number, elapsed: number): StepEvent {
+  const samplesPerSecond = (step * batch) / Math.max(elapsed, 1e-9);
+  return {
+    epoch: epoch + 1,
+    step,
+    stepsPerEpoch,
+    loss: t.lossSum / Math.max(1, t.samples),
+    accuracy: t.correct / Math.max(1, t.samples),
+    samplesPerSecond,
+    etaSeconds: ((stepsPerEpoch - step) * batch) / Math.max(samplesPerSecond, 1e-9),
+  };
+}

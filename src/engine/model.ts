@@ -1,0 +1,119 @@
+/**
+ * A trainable model on one GPU device: the network graph, the optimizer
+ * state and the metric totals, with the Keras-style workflow on top
+ * (fit / evaluate / predict live in their own files and use this class).
+ *
+ * Everything the step touches is allocated here or at the start of a fit;
+ * the step itself is a recorded list of dispatches replayed step after step.
+ */
+import type { Gpu } from '../gpu/device.ts';
+import { readF32, STORAGE } from '../gpu/buffers.ts';
+import { inferShapes, type ModelPlan } from '../graph/infer.ts';
+import { NetworkGraph } from '../graph/network-graph.ts';
+import { initParameters } from '../graph/params.ts';
+import { alignParams, packedSize, packParams } from '../graph/param-packing.ts';
+import type { ModelSpec } from '../graph/spec.ts';
+import { formatSummary } from '../graph/summary.ts';
+import { KernelCache, disposeDispatch, type Dispatch } from '../kernels/kernel.ts';
+import { metricsReset } from '../kernels/metrics.ts';
+import { defaultVariant, type KernelVariant } from '../kernels/variant.ts';
+import { OptimizerState, resolveOptimizer, type OptimizerConfig } from './optimizer-state.ts';
+
+export interface ModelOptions {
+  /** Seeds the initial weights (and, by default, the shuffle). Default 1. */
+  seed?: number;
+  /** The batch the graph is built for. Default 64. */
+  batchSize?: number;
+  optimizer?: OptimizerConfig;
+  /** Kernel variant; default by adapter (variant.ts). */
+  variant?: KernelVariant;
+}
+
+export class Model {
+  readonly cache: KernelCache;
+  /** Training and evaluation metric totals (loss sum, correct, samples, steps). */
+  readonly trainTotals: GPUBuffer;
+  readonly evalTotals: GPUBuffer;
+  readonly resetTrainTotals: Dispatch[] = [];
+  readonly resetEvalTotals: Dispatch[] = [];
+  private disposed = false;
+
+  private constructor(
+    readonly gpu: Gpu,
+    readonly spec: ModelSpec,
+    readonly plan: ModelPlan,
+    readonly seed: number,
+    readonly variant: KernelVariant,
+    cache: KernelCache,
+    readonly graph: NetworkGraph,
+    readonly optimizer: OptimizerState,
+  ) {
+    this.cache = cache;
+    const totals = (label: string): GPUBuffer => gpu.device.createBuffer({ size: 16, usage: STORAGE(), label });
+    this.trainTotals = totals('train totals');
+    this.evalTotals = totals('eval totals');
+  }
+
+  /** Shape inference runs first, so an impossible spec fails before any GPU work. */
+  static async create(gpu: Gpu, spec: ModelSpec, options: ModelOptions = {}): Promise<Model> {
+    const batch = options.batchSize ?? 64;
+    const plan = inferShapes(spec, batch);
+    const optimizerConfig = resolveOptimizer(options.optimizer);
+    const seed = options.seed ?? 1;
+    const variant = options.variant ?? defaultVariant(gpu.report);
+    gpu.assertAlive();
+    const cache = new KernelCache(gpu.device);
+    const graph = await NetworkGraph.build(cache, plan, { variant });
+    let optimizer: OptimizerState;
+    try {
+      optimizer = await OptimizerState.build(cache, optimizerConfig, graph.params, graph.grads, graph.layout.total);
+    } catch (error) {
+      graph.dispose();
+      throw error;
+    }
+    const model = new Model(gpu, spec, plan, seed, variant, cache, graph, optimizer);
+    model.resetTrainTotals.push(...(await metricsReset(cache, { totals: model.trainTotals })));
+    model.resetEvalTotals.push(...(await metricsReset(cache, { totals: model.evalTotals })));
+    model.setWeights(initParameters(plan, seed));
+    return model;
+  }
+
+  get batchSize(): number {
+    return this.plan.batch;
+  }
+
+  get device(): GPUDevice {
+    return this.gpu.device;
+  }
+
+  summary(): string {
+    return formatSummary(this.plan);
+  }
+
+  /** Writes packed weights (parameterLayout(plan) without alignment, as initParameters gives). */
+  setWeights(packed: Float32Array): void {
+    const total = packedSize(this.graph.layout);
+    if (packed.length !== total) throw new Error(`weights hold ${packed.length} values but ${this.plan.name} has ${total} parameters`);
+    this.device.queue.writeBuffer(this.graph.params, 0, alignParams(this.graph.layout, packed));
+  }
+
+  /** Reads the weights back, packed (no alignment gaps). */
+  async getWeights(): Promise<Float32Array> {
+    return packParams(this.graph.layout, await readF32(this.device, this.graph.params, this.graph.layout.total));
+  }
+
+  /** Reads the last step's gradients back, packed. */
+  async getGradients(): Promise<Float32Array> {
+    return packParams(this.graph.layout, await readF32(this.device, this.graph.grads, this.graph.layout.total));
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.graph.dispose();
+    this.optimizer.dispose();
+    [...this.resetTrainTotals, ...this.resetEvalTotals].forEach(disposeDispatch);
+    this.trainTotals.destroy();
+    this.evalTotals.destroy();
+  }
+}

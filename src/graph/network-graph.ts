@@ -1,0 +1,202 @@
+/**
+ * The network as recorded GPU work: a ModelPlan becomes buffers (cut once,
+ * up front) and fixed lists of dispatches for the forward pass, the fused
+ * softmax + cross-entropy, and the backward pass (the forward list walked in
+ * reverse). Nothing here allocates, builds a pipeline or a bind group after
+ * `build` returns; a step only re-records these lists.
+ *
+ * Buffers (B = plan.batch, all f32 unless noted):
+ *   input (B, C*H*W)            the gathered, normalised batch
+ *   acts[i] (B, ...out_i)       layer i's output after its activation; the
+ *                               softmax of a last layer is NOT applied here:
+ *                               acts[last] holds the logits
+ *   dacts[i]                    dL/d acts[i]; the last one is dlogits
+ *   dpre[i]                     dL/d pre-activation of a conv/dense layer whose
+ *                               activation is not linear (the activation's
+ *                               backward writes it, the layer's backward reads it)
+ *   params, grads (P)           flat, layout of graph/params.ts aligned to 64
+ *                               floats so each tensor binds at a legal offset
+ *   labels (B, u32), probs (B, K), sampleLoss (B), sampleCorrect (B)
+ * A flatten (and a trailing softmax activation layer) owns no buffers: its
+ * acts/dacts are its input's, since NCHW flatten is a reshape.
+ */
+import { STORAGE } from '../gpu/buffers.ts';
+import { activationBackward, activationForward } from '../kernels/activation.ts';
+import { conv2dBackward, conv2dForward } from '../kernels/conv2d.ts';
+import { denseBackward, denseForward } from '../kernels/dense.ts';
+import { disposeDispatch, type BufferResource, type Dispatch, type KernelCache } from '../kernels/kernel.ts';
+import { poolBackward, poolForward } from '../kernels/pool.ts';
+import { softmaxCrossEntropy, softmaxForward } from '../kernels/softmax-xent.ts';
+import type { KernelVariant } from '../kernels/variant.ts';
+import type { ActivationKind } from '../reference/activation.ts';
+import type { LayerPlan, ModelPlan } from './infer.ts';
+import { layerTensors, parameterLayout, type ParameterLayout } from './params.ts';
+
+/** 64 floats = 256 bytes, WebGPU's minStorageBufferOffsetAlignment. */
+export const PARAM_ALIGN = 64;
+
+const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+export interface NetworkGraphOptions {
+  variant: KernelVariant;
+}
+
+export class NetworkGraph {
+  readonly layout: ParameterLayout;
+  readonly params: GPUBuffer;
+  readonly grads: GPUBuffer;
+  readonly input: GPUBuffer;
+  readonly labels: GPUBuffer;
+  readonly probs: GPUBuffer;
+  readonly sampleLoss: GPUBuffer;
+  readonly sampleCorrect: GPUBuffer;
+  readonly acts: GPUBuffer[] = [];
+  readonly dacts: GPUBuffer[] = [];
+  /** input -> logits (acts[last]). */
+  readonly forward: Dispatch[] = [];
+  /** logits + labels -> probs, dlogits, per-sample loss and correctness. */
+  readonly loss: Dispatch[] = [];
+  /** logits -> probs only, for prediction. */
+  readonly softmax: Dispatch[] = [];
+  /** dlogits -> grads, every layer in reverse. */
+  readonly backward: Dispatch[] = [];
+  private readonly owned: GPUBuffer[] = [];
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly plan: ModelPlan,
+  ) {
+    if (!plan.softmaxOutput) throw new Error(`model ${plan.name}: the last layer must have a softmax activation (trained with softmax cross-entropy)`);
+    const B = plan.batch;
+    this.layout = parameterLayout(plan, PARAM_ALIGN);
+    this.params = this.buffer(this.layout.total, 'params');
+    this.grads = this.buffer(this.layout.total, 'grads');
+    this.input = this.buffer(B * product(plan.inputShape), 'input');
+    this.labels = this.buffer(B, 'labels');
+    this.probs = this.buffer(B * plan.outputClasses, 'probs');
+    this.sampleLoss = this.buffer(B, 'sampleLoss');
+    this.sampleCorrect = this.buffer(B, 'sampleCorrect');
+    const last = plan.layers.length - 1;
+    plan.layers.forEach((layer, i) => {
+      const aliasesInput = layer.type === 'flatten' || (layer.type === 'activation' && (layer.activation === 'softmax' || layer.activation === 'linear'));
+      if (aliasesInput) {
+        this.acts.push(i === 0 ? this.input : this.acts[i - 1]);
+        this.dacts.push(i === 0 ? this.buffer(B * product(plan.inputShape), 'dinput') : this.dacts[i - 1]);
+      } else {
+        const size = B * product(layer.outputShape);
+        this.acts.push(this.buffer(size, `${layer.name} out`));
+        this.dacts.push(this.buffer(size, i === last ? 'dlogits' : `${layer.name} dout`));
+      }
+    });
+  }
+
+  /** Builds every dispatch list; pipelines compile here, once. */
+  static async build(cache: KernelCache, plan: ModelPlan, options: NetworkGraphOptions): Promise<NetworkGraph> {
+    const graph = new NetworkGraph(cache.device, plan);
+    try {
+      await graph.record(cache, options.variant);
+    } catch (error) {
+      graph.dispose();
+      throw error;
+    }
+    return graph;
+  }
+
+  get logits(): GPUBuffer {
+    return this.acts[this.acts.length - 1];
+  }
+
+  get dlogits(): GPUBuffer {
+    return this.dacts[this.dacts.length - 1];
+  }
+
+  private buffer(elements: number, label: string): GPUBuffer {
+    const b = this.device.createBuffer({ size: Math.max(4, elements * 4), usage: STORAGE(), label });
+    this.owned.push(b);
+    return b;
+  }
+
+  private tensor(layer: number, name: 'kernel' | 'bias', of: GPUBuffer): BufferResource {
+    const t = layerTensors(this.layout, layer)![name];
+    return { buffer: of, offset: t.offset * 4, size: t.size * 4 };
+  }
+
+  /** The activation a layer's own kernel fuses; a final softmax is left to the loss. */
+  private fusedActivation(layer: LayerPlan): ActivationKind {
+    return layer.activation === 'softmax' ? 'linear' : layer.activation;
+  }
+
+  private async record(cache: KernelCache, variant: KernelVariant): Promise<void> {
+    const { plan } = this;
+    const B = plan.batch;
+    const opts = { variant };
+    const inputOf = (i: number): GPUBuffer => (i === 0 ? this.input : this.acts[i - 1]);
+
+    for (const [i, layer] of plan.layers.entries()) {
+      const io = { inp: inputOf(i), out: this.acts[i] };
+      if (layer.type === 'conv2d') {
+        const p = { weight: this.tensor(i, 'kernel', this.params), bias: this.tensor(i, 'bias', this.params) };
+        this.forward.push(...(await conv2dForward(cache, layer.conv!, this.fusedActivation(layer), { ...io, ...p }, opts)));
+      } else if (layer.type === 'dense') {
+        const p = { weight: this.tensor(i, 'kernel', this.params), bias: this.tensor(i, 'bias', this.params) };
+        const dims = { batch: B, ...layer.dense! };
+        this.forward.push(...(await denseForward(cache, dims, this.fusedActivation(layer), { ...io, ...p }, opts)));
+      } else if (layer.type === 'avgPool2d' || layer.type === 'maxPool2d') {
+        this.forward.push(...(await poolForward(cache, layer.type === 'avgPool2d' ? 'avg' : 'max', layer.pool!, io)));
+      } else if (layer.type === 'activation' && io.inp !== io.out) {
+        this.forward.push(await activationForward(cache, layer.activation as ActivationKind, B * product(layer.outputShape), io));
+      }
+    }
+
+    const dims = { batch: B, classes: plan.outputClasses };
+    this.loss.push(
+      ...(await softmaxCrossEntropy(cache, dims, {
+        logits: this.logits,
+        labels: this.labels,
+        probs: this.probs,
+        dlogits: this.dlogits,
+        sampleLoss: this.sampleLoss,
+        sampleCorrect: this.sampleCorrect,
+      })),
+    );
+    this.softmax.push(...(await softmaxForward(cache, dims, { logits: this.logits, probs: this.probs })));
+
+    for (let i = plan.layers.length - 1; i >= 0; i--) {
+      const layer = plan.layers[i];
+      const dinp = i === 0 ? undefined : this.dacts[i - 1];
+      const fused = this.fusedActivation(layer);
+      // dL/d pre-activation: the activation's derivative applied first, unless linear.
+      const preGrad = async (): Promise<GPUBuffer> => {
+        if (fused === 'linear') return this.dacts[i];
+        const dpre = this.buffer(B * product(layer.outputShape), `${layer.name} dpre`);
+        this.backward.push(await activationBackward(cache, fused, B * product(layer.outputShape), { dinp: dpre, dout: this.dacts[i], out: this.acts[i] }));
+        return dpre;
+      };
+      if (layer.type === 'conv2d' || layer.type === 'dense') {
+        const dout = await preGrad();
+        const io = {
+          dinp,
+          dout,
+          inp: inputOf(i),
+          weight: this.tensor(i, 'kernel', this.params),
+          dweight: this.tensor(i, 'kernel', this.grads),
+          dbias: this.tensor(i, 'bias', this.grads),
+        };
+        if (layer.type === 'conv2d') this.backward.push(...(await conv2dBackward(cache, layer.conv!, io, opts)));
+        else this.backward.push(...(await denseBackward(cache, { batch: B, ...layer.dense! }, io, opts)));
+      } else if ((layer.type === 'avgPool2d' || layer.type === 'maxPool2d') && dinp) {
+        const mode = layer.type === 'avgPool2d' ? 'avg' : 'max';
+        this.backward.push(...(await poolBackward(cache, mode, layer.pool!, { dinp, dout: this.dacts[i], inp: inputOf(i) })));
+      } else if (layer.type === 'activation' && dinp && this.acts[i] !== inputOf(i)) {
+        const count = B * product(layer.outputShape);
+        this.backward.push(await activationBackward(cache, layer.activation as ActivationKind, count, { dinp, dout: this.dacts[i], out: this.acts[i] }));
+      }
+    }
+  }
+
+  dispose(): void {
+    for (const list of [this.forward, this.loss, this.softmax, this.backward]) list.forEach(disposeDispatch);
+    for (const b of this.owned) b.destroy();
+    this.owned.length = 0;
+  }
+}

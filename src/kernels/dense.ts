@@ -1,0 +1,229 @@
+/**
+ * Dense (fully connected) layer on the GPU (shaders/dense.wgsl): the forward
+ * pass with fused bias and activation, and the backward pass.
+ *
+ * Layouts (geometry.ts): inp (B, In), weight (In, Out) as Keras stores it,
+ * bias (Out), out/dout (B, Out).
+ *
+ * denseBackward takes dout as the gradient w.r.t. the PRE-activation output
+ * (the graph applies the activation derivative first) and OVERWRITES dinp,
+ * dweight and dbias. Its weight gradient is two dispatches: partial sums of
+ * [dweight; dbias] per chunk of WEIGHT_GRAD_BATCH_CHUNK batch rows into a
+ * scratch buffer owned by the first dispatch, then a sum over the chunks in
+ * order, so the result is deterministic for any batch. Nothing is allocated
+ * per step.
+ *
+ * Variants (variant.ts): 'blocked' (default) gives each invocation a 4x4
+ * register block and uses no workgroup memory; 'tiled' stages TILE x TILE
+ * tiles in workgroup memory. Both exist for all three products.
+ *
+ * For a plain matmul benchmark, denseForward with activation 'linear' and a
+ * zero bias is C = A B (+0) with A (batch, In) and B (In, Out); denseFlops
+ * gives its floating-point operation count.
+ */
+import denseCode from '../../shaders/dense.wgsl?raw';
+import { STORAGE } from '../gpu/buffers.ts';
+import { GpuLimitError } from '../gpu/errors.ts';
+import { ShapeError } from '../geometry.ts';
+import type { ActivationKind } from '../reference/activation.ts';
+import { ACTIVATION_CODES } from './activation.ts';
+import { disposeDispatch, grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache } from './kernel.ts';
+import { withActivations } from './sources.ts';
+import type { KernelVariant } from './variant.ts';
+
+const shader = withActivations('dense.wgsl', denseCode);
+
+export interface DenseDims {
+  batch: number;
+  inFeatures: number;
+  outFeatures: number;
+}
+
+export interface DenseOptions {
+  variant?: KernelVariant;
+}
+
+/**
+ * Batch rows per partial weight-gradient sum. A fixed number, not one derived
+ * from the adapter, so a given batch is always summed in the same order.
+ */
+export const WEIGHT_GRAD_BATCH_CHUNK = 256;
+/** Invocations per workgroup of the blocked kernels and the reduction. */
+const WORKGROUP_SIZE = 64;
+/** Rows and columns of C per invocation in the blocked kernels (a vec4f per row). */
+const BLOCK = 4;
+/** Side of the tiled kernels' square tile of C (TILE x TILE invocations). */
+const TILE = 16;
+
+/** Floating-point operations of one forward product (a multiply and an add per term). */
+export function denseFlops(d: DenseDims): number {
+  return 2 * d.batch * d.inFeatures * d.outFeatures;
+}
+
+function checkDims(d: DenseDims): void {
+  for (const [what, v] of Object.entries({ batch: d.batch, inFeatures: d.inFeatures, outFeatures: d.outFeatures })) {
+    if (!Number.isInteger(v) || v < 1) throw new ShapeError(`dense: ${what} must be a positive integer, got ${v}`);
+  }
+  // The shader indexes with u32; the scratch of a single chunk is (In+1) x Out.
+  const largest = Math.max(d.batch * d.inFeatures, d.batch * d.outFeatures, (d.inFeatures + 1) * d.outFeatures);
+  if (largest >= 2 ** 32) throw new GpuLimitError(`dense: a tensor of ${largest} elements is beyond 32-bit indexing; use a smaller batch`);
+}
+
+function bindingBytes(r: BufferResource): number {
+  return 'buffer' in r ? (r.size ?? r.buffer.size - (r.offset ?? 0)) : r.size;
+}
+
+function requireElements(op: string, name: string, r: BufferResource, elements: number): void {
+  if (bindingBytes(r) < elements * 4) {
+    throw new ShapeError(`${op}: buffer "${name}" holds ${bindingBytes(r) / 4} floats, needs ${elements}`);
+  }
+}
+
+const sizes = (d: DenseDims) => ({
+  inp: d.batch * d.inFeatures,
+  out: d.batch * d.outFeatures,
+  weight: d.inFeatures * d.outFeatures,
+  bias: d.outFeatures,
+});
+
+const weightGradChunks = (d: DenseDims): number => Math.ceil(d.batch / WEIGHT_GRAD_BATCH_CHUNK);
+
+function denseUniforms(d: DenseDims): Record<string, number> {
+  return {
+    batch: d.batch,
+    in_features: d.inFeatures,
+    out_features: d.outFeatures,
+    batch_chunk: WEIGHT_GRAD_BATCH_CHUNK,
+    chunks: weightGradChunks(d),
+  };
+}
+
+const describeDims = (d: DenseDims): string => `${d.batch}x${d.inFeatures} -> ${d.outFeatures}`;
+
+/** Override constants of a product entry point of the given variant. */
+const variantConstants = (variant: KernelVariant): Record<string, number> => (variant === 'tiled' ? { TILE } : { WORKGROUP_SIZE });
+
+/**
+ * Workgroups for a product C (rows x cols), `depth` times over (the weight
+ * gradient's batch chunks, workgroup_id.z): blocked numbers 4x4 blocks and
+ * folds them into x/y; tiled lays TILE x TILE tiles out as columns x rows.
+ */
+function productGrid(device: GPUDevice, variant: KernelVariant, rows: number, cols: number, depth = 1): [number, number, number] {
+  if (variant === 'tiled') return [Math.ceil(cols / TILE), Math.ceil(rows / TILE), depth];
+  const [x, y] = grid1d(device, Math.ceil(rows / BLOCK) * Math.ceil(cols / BLOCK), WORKGROUP_SIZE);
+  return [x, y, depth];
+}
+
+/** out (B, Out) = act(inp (B, In) · weight (In, Out) + bias). One dispatch. */
+export async function denseForward(
+  cache: KernelCache,
+  d: DenseDims,
+  activation: ActivationKind,
+  io: { out: BufferResource; inp: BufferResource; weight: BufferResource; bias: BufferResource },
+  opts?: DenseOptions,
+): Promise<Dispatch[]> {
+  checkDims(d);
+  const n = sizes(d);
+  for (const name of ['out', 'inp', 'weight', 'bias'] as const) requireElements('dense_forward', name, io[name], n[name]);
+  const variant = opts?.variant ?? 'blocked';
+  const kernel = await cache.get(shader, `dense_forward_${variant}`, { ...variantConstants(variant), ACTIVATION: ACTIVATION_CODES[activation] });
+  return [
+    makeDispatch(cache.device, kernel, {
+      uniforms: denseUniforms(d),
+      buffers: { out: io.out, inp: io.inp, weight: io.weight, bias: io.bias },
+      workgroups: productGrid(cache.device, variant, d.batch, d.outFeatures),
+      label: `dense_forward[${variant}](${describeDims(d)}, ${activation})`,
+    }),
+  ];
+}
+
+/** [dweight; dbias] in two passes: per-chunk partial sums into scratch (owned by the first dispatch), then their ordered sum. */
+async function weightGradDispatches(
+  cache: KernelCache,
+  d: DenseDims,
+  io: { dweight: BufferResource; dbias: BufferResource; dout: BufferResource; inp: BufferResource },
+  variant: KernelVariant,
+): Promise<Dispatch[]> {
+  const { device } = cache;
+  const chunks = weightGradChunks(d);
+  const partialsPerChunk = (d.inFeatures + 1) * d.outFeatures;
+  const scratchBytes = chunks * partialsPerChunk * 4;
+  if (scratchBytes > device.limits.maxStorageBufferBindingSize) {
+    throw new GpuLimitError(
+      `dense_backward(${describeDims(d)}): the weight-gradient scratch needs ${scratchBytes} bytes, over this adapter's maxStorageBufferBindingSize (${device.limits.maxStorageBufferBindingSize}); use a smaller batch`,
+    );
+  }
+  const [productKernel, reduceKernel] = await Promise.all([
+    cache.get(shader, `dense_backward_weight_${variant}`, variantConstants(variant)),
+    cache.get(shader, 'dense_backward_weight_reduce', { WORKGROUP_SIZE }),
+  ]);
+  const partials = device.createBuffer({ size: scratchBytes, usage: STORAGE(), label: `dense weight-gradient partials (${chunks} chunks)` });
+  try {
+    const uniforms = denseUniforms(d);
+    const first = makeDispatch(device, productKernel, {
+      uniforms,
+      buffers: { inp: io.inp, dout: io.dout, partials },
+      workgroups: productGrid(device, variant, d.inFeatures + 1, d.outFeatures, chunks),
+      label: `dense_backward_weight[${variant}](${describeDims(d)}, ${chunks} chunks)`,
+    });
+    first.owned.push(partials);
+    const second = makeDispatch(device, reduceKernel, {
+      uniforms,
+      buffers: { partials_in: partials, dweight: io.dweight, dbias: io.dbias },
+      workgroups: grid1d(device, partialsPerChunk, WORKGROUP_SIZE),
+      label: `dense_backward_weight_reduce(${describeDims(d)}, ${chunks} chunks)`,
+    });
+    return [first, second];
+  } catch (error) {
+    partials.destroy();
+    throw error;
+  }
+}
+
+async function inputGradDispatch(
+  cache: KernelCache,
+  d: DenseDims,
+  io: { dinp: BufferResource; dout: BufferResource; weight: BufferResource },
+  variant: KernelVariant,
+): Promise<Dispatch> {
+  const kernel = await cache.get(shader, `dense_backward_input_${variant}`, variantConstants(variant));
+  return makeDispatch(cache.device, kernel, {
+    uniforms: denseUniforms(d),
+    buffers: { dinp: io.dinp, dout: io.dout, weight: io.weight },
+    workgroups: productGrid(cache.device, variant, d.batch, d.inFeatures),
+    label: `dense_backward_input[${variant}](${describeDims(d)})`,
+  });
+}
+
+/**
+ * Dispatches, in order: weight-gradient partials (owns the scratch buffer),
+ * their sum into dweight/dbias, then dinp (B, In) = dout · weightᵀ unless
+ * dinp is omitted (a first layer needs no input gradient).
+ */
+export async function denseBackward(
+  cache: KernelCache,
+  d: DenseDims,
+  io: { dinp?: BufferResource; dweight: BufferResource; dbias: BufferResource; dout: BufferResource; inp: BufferResource; weight: BufferResource },
+  opts?: DenseOptions,
+): Promise<Dispatch[]> {
+  checkDims(d);
+  const n = sizes(d);
+  const op = 'dense_backward';
+  requireElements(op, 'dweight', io.dweight, n.weight);
+  requireElements(op, 'dbias', io.dbias, n.bias);
+  requireElements(op, 'dout', io.dout, n.out);
+  requireElements(op, 'inp', io.inp, n.inp);
+  requireElements(op, 'weight', io.weight, n.weight);
+  if (io.dinp) requireElements(op, 'dinp', io.dinp, n.inp);
+  const variant = opts?.variant ?? 'blocked';
+  const dispatches = await weightGradDispatches(cache, d, io, variant);
+  if (io.dinp) {
+    try {
+      dispatches.push(await inputGradDispatch(cache, d, { dinp: io.dinp, dout: io.dout, weight: io.weight }, variant));
+    } catch (error) {
+      dispatches.forEach(disposeDispatch);
+      throw error;
+    }
+  }
+  return dispatches;
+}

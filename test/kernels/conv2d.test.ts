@@ -1,0 +1,163 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { conv2dGeometry, type Conv2dGeometry, type Conv2dParams } from '../../src/geometry.ts';
+import { conv2dBackward, conv2dForward, conv2dSplitK } from '../../src/kernels/conv2d.ts';
+import { KernelCache } from '../../src/kernels/kernel.ts';
+import type { KernelVariant } from '../../src/kernels/variant.ts';
+import { activationForward, type ActivationKind } from '../../src/reference/activation.ts';
+import { conv2dBackward as refBackward, conv2dForward as refForward } from '../../src/reference/conv2d.ts';
+import { createRng, randomUniform } from '../../src/util/random.ts';
+import { testGpu } from '../helpers/gpu.ts';
+import { expectParity, GpuScratch, printMeasured } from '../helpers/parity.ts';
+
+const VARIANTS: KernelVariant[] = ['blocked', 'tiled'];
+const ACTIVATIONS: ActivationKind[] = ['linear', 'tanh', 'sigmoid', 'relu'];
+
+interface Case {
+  name: string;
+  params: Conv2dParams;
+  /** Also check the dinp-less backward of a first layer, and that reruns are bit-identical. */
+  firstLayer?: boolean;
+}
+
+const CASES: Case[] = [
+  // LeNet-5 (batch 64).
+  { name: 'conv1 1->6 5x5 same 28x28 b64', params: { batch: 64, inChannels: 1, inHeight: 28, inWidth: 28, outChannels: 6, kernel: 5, padding: 'same' }, firstLayer: true },
+  { name: 'conv2 6->16 5x5 valid 14x14 b64', params: { batch: 64, inChannels: 6, inHeight: 14, inWidth: 14, outChannels: 16, kernel: 5 } },
+  // The variant network (batch 64).
+  { name: 'v-conv1 1->6 2x2 valid 28x28 b64', params: { batch: 64, inChannels: 1, inHeight: 28, inWidth: 28, outChannels: 6, kernel: 2 }, firstLayer: true },
+  { name: 'v-conv2 6->16 5x5 valid 13x13 b64', params: { batch: 64, inChannels: 6, inHeight: 13, inWidth: 13, outChannels: 16, kernel: 5 } },
+  { name: 'v-conv3 16->120 4x4 valid 4x4 b64', params: { batch: 64, inChannels: 16, inHeight: 4, inWidth: 4, outChannels: 120, kernel: 4 } },
+  // Batch 1.
+  { name: 'conv1 1->6 5x5 same 28x28 b1', params: { batch: 1, inChannels: 1, inHeight: 28, inWidth: 28, outChannels: 6, kernel: 5, padding: 'same' }, firstLayer: true },
+  { name: 'conv2 6->16 5x5 valid 14x14 b1', params: { batch: 1, inChannels: 6, inHeight: 14, inWidth: 14, outChannels: 16, kernel: 5 } },
+  // Odd sizes: nothing a multiple of the block (4 columns, 1-4 channels) or the tiles.
+  { name: 'odd 5->7 3x3 same 7x9 b3', params: { batch: 3, inChannels: 5, inHeight: 7, inWidth: 9, outChannels: 7, kernel: 3, padding: 'same' } },
+  { name: 'stride 2 5->6 3x3 same 7x9 b3', params: { batch: 3, inChannels: 5, inHeight: 7, inWidth: 9, outChannels: 6, kernel: 3, stride: 2, padding: 'same' } },
+  { name: 'stride 2 3->5 3x3 valid 11x10 b2', params: { batch: 2, inChannels: 3, inHeight: 11, inWidth: 10, outChannels: 5, kernel: 3, stride: 2 } },
+  // Even kernels with 'same': more padding after than before.
+  { name: 'even 4x4 same 3->5 9x7 b2', params: { batch: 2, inChannels: 3, inHeight: 9, inWidth: 7, outChannels: 5, kernel: 4, padding: 'same' } },
+  { name: 'even 2x2 same stride 2 2->3 7x9 b3', params: { batch: 3, inChannels: 2, inHeight: 7, inWidth: 9, outChannels: 3, kernel: 2, stride: 2, padding: 'same' } },
+  // Non-square kernels and strides.
+  { name: 'nonsquare 2x3 same stride 2x1 4->5 10x11 b3', params: { batch: 3, inChannels: 4, inHeight: 10, inWidth: 11, outChannels: 5, kernel: [2, 3], stride: [2, 1], padding: 'same' } },
+  { name: 'nonsquare 3x2 valid stride 1x2 2->9 8x9 b2', params: { batch: 2, inChannels: 2, inHeight: 8, inWidth: 9, outChannels: 9, kernel: [3, 2], stride: [1, 2] } },
+  // A kernel larger than its input ('same'), and a strided 1x1.
+  { name: 'kernel > input 5x5 same 2->3 3x3 b2', params: { batch: 2, inChannels: 2, inHeight: 3, inWidth: 3, outChannels: 3, kernel: 5, padding: 'same' } },
+  { name: '1x1 stride 2 7->9 5x6 b3', params: { batch: 3, inChannels: 7, inHeight: 5, inWidth: 6, outChannels: 9, kernel: 1, stride: 2 } },
+  // Larger.
+  { name: 'large 16->32 3x3 same 16x16 b16', params: { batch: 16, inChannels: 16, inHeight: 16, inWidth: 16, outChannels: 32, kernel: 3, padding: 'same' } },
+];
+
+interface Tensors {
+  inp: Float32Array; // (B, Cin, H, W)
+  weight: Float32Array; // (Cout, Cin, KH, KW)
+  bias: Float32Array; // (Cout)
+  dout: Float32Array; // (B, Cout, OH, OW)
+}
+
+function randomTensors(g: Conv2dGeometry, seed: number): Tensors {
+  const rng = createRng(seed);
+  const fanIn = g.inChannels * g.kernelH * g.kernelW;
+  const fanOut = g.outChannels * g.kernelH * g.kernelW;
+  const limit = Math.sqrt(6 / (fanIn + fanOut)) * 2; // wide enough to reach tanh/sigmoid saturation
+  return {
+    inp: randomUniform(rng, g.batch * g.inChannels * g.inHeight * g.inWidth, -1, 1),
+    weight: randomUniform(rng, g.outChannels * fanIn, -limit, limit),
+    bias: randomUniform(rng, g.outChannels, -0.5, 0.5),
+    dout: randomUniform(rng, g.batch * g.outChannels * g.outHeight * g.outWidth, -1, 1),
+  };
+}
+
+function referenceForward(g: Conv2dGeometry, t: Tensors, kind: ActivationKind): Float32Array {
+  const pre = new Float32Array(t.dout.length);
+  refForward(pre, t.inp, t.weight, t.bias, g);
+  const out = new Float32Array(pre.length);
+  activationForward(out, pre, kind);
+  return out;
+}
+
+function referenceBackward(g: Conv2dGeometry, t: Tensors): { dinp: Float32Array; dweight: Float32Array; dbias: Float32Array } {
+  const r = { dinp: new Float32Array(t.inp.length), dweight: new Float32Array(t.weight.length), dbias: new Float32Array(g.outChannels) };
+  refBackward(r.dinp, r.dweight, r.dbias, t.dout, t.inp, t.weight, g);
+  return r;
+}
+
+const bitsEqual = (a: Float32Array, b: Float32Array): boolean =>
+  a.length === b.length && new Uint32Array(a.buffer, a.byteOffset, a.length).every((v, i) => v === new Uint32Array(b.buffer, b.byteOffset, b.length)[i]);
+
+describe('conv2d kernels match the CPU reference', () => {
+  afterAll(() => printMeasured('conv2d parity'));
+
+  for (const variant of VARIANTS) {
+    CASES.forEach((c, index) => {
+      it(`${variant}: ${c.name}`, async () => {
+        const gpu = await testGpu();
+        const cache = new KernelCache(gpu.device);
+        const g = conv2dGeometry(c.params);
+        const seed = 7100 + index;
+        const t = randomTensors(g, seed);
+        const tag = `[${variant}] ${c.name} seed=${seed}`;
+        const scratch = new GpuScratch(gpu);
+        try {
+          const inp = scratch.upload(t.inp);
+          const weight = scratch.upload(t.weight);
+          const bias = scratch.upload(t.bias);
+          const dout = scratch.upload(t.dout);
+
+          for (const kind of ACTIVATIONS) {
+            const out = scratch.poisoned(t.dout.length);
+            await scratch.run(await conv2dForward(cache, g, kind, { out, inp, weight, bias }, { variant }));
+            expectParity(await scratch.read(out, t.dout.length), referenceForward(g, t, kind), `${tag} forward ${kind}`);
+          }
+
+          const ref = referenceBackward(g, t);
+          const chunks = conv2dSplitK(g, variant).chunks;
+          const dinp = scratch.poisoned(t.inp.length);
+          const dweight = scratch.poisoned(t.weight.length);
+          const dbias = scratch.poisoned(g.outChannels);
+          const backward = await conv2dBackward(cache, g, { dinp, dweight, dbias, dout, inp, weight }, { variant });
+          expect(backward).toHaveLength(3);
+          await scratch.run(backward);
+          const gpuDinp = await scratch.read(dinp, t.inp.length);
+          const gpuDweight = await scratch.read(dweight, t.weight.length);
+          const gpuDbias = await scratch.read(dbias, g.outChannels);
+          expectParity(gpuDinp, ref.dinp, `${tag} backward dinp`);
+          expectParity(gpuDweight, ref.dweight, `${tag} backward dweight (${chunks} chunks)`);
+          expectParity(gpuDbias, ref.dbias, `${tag} backward dbias (${chunks} chunks)`);
+
+          if (c.firstLayer) {
+            // Same dispatches again: bit-identical (no atomics, fixed reduction order).
+            await scratch.run(backward);
+            expect(bitsEqual(await scratch.read(dweight, t.weight.length), gpuDweight)).toBe(true);
+            expect(bitsEqual(await scratch.read(dbias, g.outChannels), gpuDbias)).toBe(true);
+            expect(bitsEqual(await scratch.read(dinp, t.inp.length), gpuDinp)).toBe(true);
+            // A first layer omits dinp: the input-gradient dispatch is skipped.
+            const dweight2 = scratch.poisoned(t.weight.length);
+            const dbias2 = scratch.poisoned(g.outChannels);
+            const noInput = await conv2dBackward(cache, g, { dweight: dweight2, dbias: dbias2, dout, inp, weight }, { variant });
+            expect(noInput).toHaveLength(2);
+            await scratch.run(noInput);
+            expect(bitsEqual(await scratch.read(dweight2, t.weight.length), gpuDweight)).toBe(true);
+            expect(bitsEqual(await scratch.read(dbias2, g.outChannels), gpuDbias)).toBe(true);
+          }
+        } finally {
+          scratch.dispose();
+        }
+      });
+    });
+  }
+
+  it('splits the weight-gradient reduction into several chunks at LeNet-5 shapes, batch 1 and 64', () => {
+    for (const batch of [1, 64]) {
+      for (const variant of VARIANTS) {
+        const conv1 = conv2dGeometry({ batch, inChannels: 1, inHeight: 28, inWidth: 28, outChannels: 6, kernel: 5, padding: 'same' });
+        const conv2 = conv2dGeometry({ batch, inChannels: 6, inHeight: 14, inWidth: 14, outChannels: 16, kernel: 5 });
+        for (const g of [conv1, conv2]) {
+          const split = conv2dSplitK(g, variant);
+          expect(split.chunks).toBeGreaterThan(1);
+          expect((split.chunks - 1) * split.rowsPerChunk).toBeLessThan(g.batch * g.outHeight);
+          expect(split.chunks * split.rowsPerChunk).toBeGreaterThanOrEqual(g.batch * g.outHeight);
+        }
+      }
+    }
+  });
+});
