@@ -30,10 +30,11 @@
 //   run fastest. Blocks are numbered row-major over C, WORKGROUP_SIZE per
 //   workgroup, and the grid may be folded into 2D (linearised from
 //   workgroup_id and num_workgroups, as in activation.wgsl).
-// - *_tiled: a TILE x TILE workgroup computes a TILE x TILE tile of C, one
-//   element per invocation. Each step stages a TILE x TILE tile of A and of B
-//   in workgroup memory (zero past the edges), with a barrier on either side
-//   of the multiply: the classic shared-memory GEMM that real GPUs want.
+// - *_tiled: a TILE x TILE (16x16) workgroup computes a 64x64 tile of C,
+//   each invocation a 4x4 register block of it. Each step over K stages a
+//   64x16 slab of A and a 16x64 slab of B in workgroup memory (zero past the
+//   edges), with a barrier on either side of the multiply: the shared-memory
+//   GEMM that real GPUs want (each staged value is reused 64 times).
 //
 // Determinism: no atomics. Every element of C is the serial sum, in
 // ascending K order, of one invocation. The weight gradient always takes two
@@ -230,100 +231,156 @@ fn dense_backward_weight_blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num
 }
 
 // ---------------------------------------------------------------------------
-// Tiled variant: TILE x TILE workgroup-memory tiles.
+// Tiled variant: a TILE x TILE workgroup computes a (4 TILE) x (4 TILE) tile
+// of C, each invocation a 4x4 block of it with stride TILE (rows ly + TILE i,
+// columns lx + TILE j). Each step over K stages a (4 TILE) x TILE slab of A
+// and a TILE x (4 TILE) slab of B in workgroup memory, four elements per
+// invocation, zero past the matrix edges.
 
-var<workgroup> tile_a: array<f32, TILE * TILE>; // [row of C][k]
-var<workgroup> tile_b: array<f32, TILE * TILE>; // [k][column of C]
+const SLAB: u32 = 4u; // elements each invocation stages per slab, and its block side
 
-// Adds row `ly` of tile_a times column `lx` of tile_b to `acc`, in k order.
-fn tile_multiply_add(acc: f32, ly: u32, lx: u32) -> f32 {
+var<workgroup> tile_a: array<f32, TILE * TILE * SLAB>; // [row of the C tile][k], row-major
+var<workgroup> tile_b: array<f32, TILE * TILE * SLAB>; // [k][column of the C tile], row-major
+
+// The (outer, k) coordinates of staging slot `r` of invocation `t` in a slab
+// of (4 TILE) outer x TILE k. With k_fastest, consecutive invocations take
+// consecutive k; otherwise consecutive outer indices. Each product picks the
+// order in which its operand is contiguous in memory, so neighbouring
+// invocations read neighbouring addresses.
+fn slab_slot(t: u32, r: u32, k_fastest: bool) -> vec2u {
+  let e = t + r * TILE * TILE;
+  if (k_fastest) { return vec2u(e / TILE, e % TILE); }
+  return vec2u(e % (SLAB * TILE), e / (SLAB * TILE));
+}
+
+fn stage_a(outer: u32, k: u32, value: f32) { tile_a[outer * TILE + k] = value; }
+fn stage_b(outer: u32, k: u32, value: f32) { tile_b[k * SLAB * TILE + outer] = value; }
+
+// Adds this invocation's share of the staged slabs' product to its block, in k order.
+fn multiply_slabs(acc: Block, ly: u32, lx: u32) -> Block {
   var sum = acc;
-  for (var k = 0u; k < TILE; k++) { sum += tile_a[ly * TILE + k] * tile_b[k * TILE + lx]; }
+  let row = SLAB * TILE;
+  for (var k = 0u; k < TILE; k++) {
+    let a = vec4f(tile_a[ly * TILE + k], tile_a[(ly + TILE) * TILE + k], tile_a[(ly + 2u * TILE) * TILE + k], tile_a[(ly + 3u * TILE) * TILE + k]);
+    let b = vec4f(tile_b[k * row + lx], tile_b[k * row + lx + TILE], tile_b[k * row + lx + 2u * TILE], tile_b[k * row + lx + 3u * TILE]);
+    for (var i = 0u; i < 4u; i++) { sum[i] += a[i] * b; }
+  }
   return sum;
 }
 
 @compute @workgroup_size(TILE, TILE)
-fn dense_forward_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn dense_forward_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) t: u32) {
   let batch = params.batch;
   let in_features = params.in_features;
   let out_features = params.out_features;
-  let m = wid.y * TILE + lid.y;
-  let n = wid.x * TILE + lid.x;
-  let tile_at = lid.y * TILE + lid.x;
-  var acc = 0.0;
+  let m_tile = wid.y * SLAB * TILE;
+  let n_tile = wid.x * SLAB * TILE;
+  var acc: Block;
   for (var k0 = 0u; k0 < in_features; k0 += TILE) {
-    // This invocation stages inp[m, k0 + lx] and weight[k0 + ly, n].
-    let ka = k0 + lid.x;
-    let kb = k0 + lid.y;
-    var a = 0.0;
-    if (m < batch && ka < in_features) { a = inp[m * in_features + ka]; }
-    var b = 0.0;
-    if (kb < in_features && n < out_features) { b = weight[kb * out_features + n]; }
-    tile_a[tile_at] = a;
-    tile_b[tile_at] = b;
+    for (var r = 0u; r < SLAB; r++) {
+      let sa = slab_slot(t, r, true); // inp (B, In) runs along k
+      let m = m_tile + sa.x;
+      let ka = k0 + sa.y;
+      var a = 0.0;
+      if (m < batch && ka < in_features) { a = inp[m * in_features + ka]; }
+      stage_a(sa.x, sa.y, a);
+      let sb = slab_slot(t, r, false); // weight (In, Out) runs along n
+      let n = n_tile + sb.x;
+      let kb = k0 + sb.y;
+      var b = 0.0;
+      if (kb < in_features && n < out_features) { b = weight[kb * out_features + n]; }
+      stage_b(sb.x, sb.y, b);
+    }
     workgroupBarrier();
-    acc = tile_multiply_add(acc, lid.y, lid.x);
+    acc = multiply_slabs(acc, lid.y, lid.x);
     workgroupBarrier();
   }
-  if (m < batch && n < out_features) { out[m * out_features + n] = activate(acc + bias[n], ACTIVATION); }
+  for (var i = 0u; i < 4u; i++) {
+    let m = m_tile + lid.y + i * TILE;
+    for (var j = 0u; j < 4u; j++) {
+      let n = n_tile + lid.x + j * TILE;
+      if (m < batch && n < out_features) { out[m * out_features + n] = activate(acc[i][j] + bias[n], ACTIVATION); }
+    }
+  }
 }
 
 @compute @workgroup_size(TILE, TILE)
-fn dense_backward_input_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn dense_backward_input_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) t: u32) {
   let batch = params.batch;
   let in_features = params.in_features;
   let out_features = params.out_features;
-  let m = wid.y * TILE + lid.y;
-  let n = wid.x * TILE + lid.x;
-  let tile_at = lid.y * TILE + lid.x;
-  var acc = 0.0;
+  let m_tile = wid.y * SLAB * TILE;
+  let n_tile = wid.x * SLAB * TILE;
+  var acc: Block;
   for (var k0 = 0u; k0 < out_features; k0 += TILE) {
-    // This invocation stages dout[m, k0 + lx] and weightᵀ[k0 + ly, n] = weight[n, k0 + ly].
-    let ka = k0 + lid.x;
-    let kb = k0 + lid.y;
-    var a = 0.0;
-    if (m < batch && ka < out_features) { a = dout[m * out_features + ka]; }
-    var b = 0.0;
-    if (kb < out_features && n < in_features) { b = weight[n * out_features + kb]; }
-    tile_a[tile_at] = a;
-    tile_b[tile_at] = b;
+    for (var r = 0u; r < SLAB; r++) {
+      let sa = slab_slot(t, r, true); // dout (B, Out) runs along k
+      let m = m_tile + sa.x;
+      let ka = k0 + sa.y;
+      var a = 0.0;
+      if (m < batch && ka < out_features) { a = dout[m * out_features + ka]; }
+      stage_a(sa.x, sa.y, a);
+      let sb = slab_slot(t, r, true); // weightᵀ[k, n] = weight[n, k] runs along k
+      let n = n_tile + sb.x;
+      let kb = k0 + sb.y;
+      var b = 0.0;
+      if (kb < out_features && n < in_features) { b = weight[n * out_features + kb]; }
+      stage_b(sb.x, sb.y, b);
+    }
     workgroupBarrier();
-    acc = tile_multiply_add(acc, lid.y, lid.x);
+    acc = multiply_slabs(acc, lid.y, lid.x);
     workgroupBarrier();
   }
-  if (m < batch && n < in_features) { dinp[m * in_features + n] = acc; }
+  for (var i = 0u; i < 4u; i++) {
+    let m = m_tile + lid.y + i * TILE;
+    for (var j = 0u; j < 4u; j++) {
+      let n = n_tile + lid.x + j * TILE;
+      if (m < batch && n < in_features) { dinp[m * in_features + n] = acc[i][j]; }
+    }
+  }
 }
 
 // Pass 1 of the weight gradient, for batch chunk workgroup_id.z.
 @compute @workgroup_size(TILE, TILE)
-fn dense_backward_weight_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn dense_backward_weight_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) t: u32) {
   let in_features = params.in_features;
   let out_features = params.out_features;
-  let rows_c = in_features + 1u;
-  let m = wid.y * TILE + lid.y; // input feature, or In for the bias row
-  let n = wid.x * TILE + lid.x; // output feature
-  let tile_at = lid.y * TILE + lid.x;
+  let rows_c = in_features + 1u; // dweight rows, then the dbias row
+  let m_tile = wid.y * SLAB * TILE;
+  let n_tile = wid.x * SLAB * TILE;
   let chunk = wid.z;
   let k_begin = chunk * params.batch_chunk;
   let k_end = min(k_begin + params.batch_chunk, params.batch);
-  var acc = 0.0;
+  var acc: Block;
   for (var k0 = k_begin; k0 < k_end; k0 += TILE) {
-    // This invocation stages [inpᵀ; 1][m, k0 + lx] and dout[k0 + ly, n].
-    let ka = k0 + lid.x;
-    let kb = k0 + lid.y;
-    var a = 0.0;
-    if (ka < k_end) {
-      if (m < in_features) { a = inp[ka * in_features + m]; } else if (m == in_features) { a = 1.0; }
+    for (var r = 0u; r < SLAB; r++) {
+      let sa = slab_slot(t, r, false); // inpᵀ[m, k] = inp[k, m] runs along m
+      let m = m_tile + sa.x;
+      let ka = k0 + sa.y;
+      var a = 0.0;
+      if (ka < k_end) {
+        if (m < in_features) { a = inp[ka * in_features + m]; } else if (m == in_features) { a = 1.0; }
+      }
+      stage_a(sa.x, sa.y, a);
+      let sb = slab_slot(t, r, false); // dout (B, Out) runs along n
+      let n = n_tile + sb.x;
+      let kb = k0 + sb.y;
+      var b = 0.0;
+      if (kb < k_end && n < out_features) { b = dout[kb * out_features + n]; }
+      stage_b(sb.x, sb.y, b);
     }
-    var b = 0.0;
-    if (kb < k_end && n < out_features) { b = dout[kb * out_features + n]; }
-    tile_a[tile_at] = a;
-    tile_b[tile_at] = b;
     workgroupBarrier();
-    acc = tile_multiply_add(acc, lid.y, lid.x);
+    acc = multiply_slabs(acc, lid.y, lid.x);
     workgroupBarrier();
   }
-  if (m < rows_c && n < out_features) { partials[(chunk * rows_c + m) * out_features + n] = acc; }
+  let base = chunk * rows_c * out_features;
+  for (var i = 0u; i < 4u; i++) {
+    let m = m_tile + lid.y + i * TILE;
+    for (var j = 0u; j < 4u; j++) {
+      let n = n_tile + lid.x + j * TILE;
+      if (m < rows_c && n < out_features) { partials[base + m * out_features + n] = acc[i][j]; }
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -15,20 +15,27 @@
 //   images        (B, image_size) f32 = pixel / 255.
 //   batch_labels  (B) u32.
 //
-// gather_batch: one invocation per quad of 4 consecutive pixels of one image
-// (quads_per_image = ceil(image_size / 4)); the invocation of quad 0 also
-// copies the label. When the quad starts on a word boundary and is whole (every
-// quad of MNIST's 784-byte images) it is one word load unpacked into a vec4;
-// otherwise it is read byte by byte. The grid may be folded into 2D, so the
-// invocation index is linearised from workgroup id and count.
+// gather_batch (image_size a multiple of 4, as MNIST's 784): one invocation
+// per pixel word: one u32 load unpacked into a vec4, one vec4 store through
+// images4 (the images buffer viewed as array<vec4f>).
+// gather_batch_unaligned (any image_size): one invocation per quad of 4
+// consecutive pixels of an image (ceil(image_size / 4) per image), read byte
+// by byte since a quad may straddle two words, stored as scalars.
+// In both, the invocation of an image's first word/quad also copies its label.
+// The grid may be folded into 2D, so the invocation index is linearised from
+// workgroup id and count.
 // Guards, so no input can make it read out of bounds: the cursor wraps modulo
 // steps = index_count / batch, and a sample index past the data set is clamped
-// to its last sample.
+// to its last sample. The index PAD_INDEX (0xffffffff) marks a padding slot
+// (an evaluation's last partial batch): it gathers a zero image and the label
+// PAD_INDEX, which softmax_xent counts nowhere.
 //
 // advance_cursor: one invocation, cursor += 1. The graph records it after the
 // step, so the next step's gather reads the next batch.
 
 override WORKGROUP_SIZE: u32 = 256u;
+
+const PAD_INDEX: u32 = 0xffffffffu;
 
 struct GatherParams {
   batch: u32,
@@ -54,30 +61,60 @@ fn label_byte(address: u32) -> u32 {
   return extractBits(labels[address >> 2u], (address & 3u) * 8u, 8u);
 }
 
+fn invocation_index(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
+  return (wid.x + wid.y * nwg.x) * WORKGROUP_SIZE + lid;
+}
+
+// The data-set sample at position b of the cursor's batch (or PAD_INDEX);
+// writes its label once.
+fn batch_sample(b: u32, copy_label: bool) -> u32 {
+  let steps = params.index_count / params.batch;
+  let position = (cursor_in % steps) * params.batch + b;
+  let index = indices[position];
+  if (index == PAD_INDEX) {
+    if (copy_label) { batch_labels[b] = PAD_INDEX; }
+    return PAD_INDEX;
+  }
+  let sample = min(index, params.dataset_count - 1u);
+  if (copy_label) { batch_labels[b] = label_byte(sample); }
+  return sample;
+}
+
+fn unpack_pixels(word: u32) -> vec4f {
+  return vec4f(vec4u(word, word >> 8u, word >> 16u, word >> 24u) & vec4u(255u)) / 255.0;
+}
+
+@group(0) @binding(8) var<storage, read_write> images4: array<vec4f>;
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn gather_batch(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WORKGROUP_SIZE + lid;
+  let i = invocation_index(wid, nwg, lid);
+  let words = params.image_size / 4u;
+  if (i >= params.batch * words) { return; }
+  let b = i / words;
+  let w = i - b * words;
+  let sample = batch_sample(b, w == 0u);
+  if (sample == PAD_INDEX) {
+    images4[i] = vec4f(0.0);
+    return;
+  }
+  images4[i] = unpack_pixels(pixels[sample * words + w]);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn gather_batch_unaligned(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = invocation_index(wid, nwg, lid);
   let quads = (params.image_size + 3u) / 4u;
   if (i >= params.batch * quads) { return; }
   let b = i / quads;
   let first = (i - b * quads) * 4u;
-
-  let steps = params.index_count / params.batch;
-  let position = (cursor_in % steps) * params.batch + b;
-  let sample = min(indices[position], params.dataset_count - 1u);
-  if (first == 0u) { batch_labels[b] = label_byte(sample); }
-
-  let src = sample * params.image_size + first;
+  let sample = batch_sample(b, first == 0u);
   let dst = b * params.image_size + first;
-  if ((src & 3u) == 0u && first + 4u <= params.image_size) {
-    let word = pixels[src >> 2u];
-    let quad = vec4f(vec4u(word, word >> 8u, word >> 16u, word >> 24u) & vec4u(255u)) / 255.0;
-    images[dst] = quad.x;
-    images[dst + 1u] = quad.y;
-    images[dst + 2u] = quad.z;
-    images[dst + 3u] = quad.w;
-  } else {
-    for (var k = 0u; k < 4u && first + k < params.image_size; k++) {
+  let src = sample * params.image_size + first;
+  for (var k = 0u; k < 4u && first + k < params.image_size; k++) {
+    if (sample == PAD_INDEX) {
+      images[dst + k] = 0.0;
+    } else {
       images[dst + k] = f32(pixel_byte(src + k)) / 255.0;
     }
   }

@@ -3,7 +3,7 @@
 // the optimizer's moments (Adam m, v; SGD velocity) are `count` f32 each in
 // the same layout. Updates happen in place.
 //
-// A step is recorded as three dispatches in one compute pass (each sees the
+// A step is recorded as up to three dispatches in one compute pass (each sees the
 // previous one's writes):
 //   optimizer_begin_step  one invocation: state.step += 1, then
 //                         state.alpha = lr * sqrt(1 - b2^t) / (1 - b1^t)

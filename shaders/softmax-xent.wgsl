@@ -18,12 +18,16 @@
 //
 // A label outside [0, classes) is never used as an index: its sample gets loss
 // NaN (so the epoch's loss shows the bad data), correct 0, and dlogits =
-// probs * grad_scale (a target of all zeros).
+// probs * grad_scale (a target of all zeros). The one exception is PAD_LABEL
+// (0xffffffff), which the gather writes for the padding slots that fill an
+// evaluation's last batch: loss 0, correct 0, dlogits 0, so it counts nowhere.
 //
 // softmax_forward: probs only, for prediction.
 // Both OVERWRITE their outputs.
 
 override WORKGROUP_SIZE: u32 = 64u;
+
+const PAD_LABEL: u32 = 0xffffffffu;
 
 struct SoftmaxParams {
   batch: u32,
@@ -94,13 +98,17 @@ fn softmax_xent(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   let sum = 1.0 + rest;
   let label = labels[b];
   let valid = label < params.classes;
+  let padding = label == PAD_LABEL;
   for (var j = 0u; j < params.classes; j++) {
     let p = probs[row + j] / sum;
     probs[row + j] = p;
     let hit = valid && j == label;
-    dlogits[row + j] = select(p * params.grad_scale, p * params.grad_scale - params.grad_scale, hit);
+    let grad = select(p * params.grad_scale, p * params.grad_scale - params.grad_scale, hit);
+    dlogits[row + j] = select(grad, 0.0, padding);
   }
-  if (valid) {
+  if (padding) {
+    sample_loss[b] = 0.0;
+  } else if (valid) {
     sample_loss[b] = log_one_plus(rest) + (top.value - logits[row + label]);
   } else {
     sample_loss[b] = quiet_nan(label);

@@ -14,8 +14,9 @@
  * per step.
  *
  * Variants (variant.ts): 'blocked' (default) gives each invocation a 4x4
- * register block and uses no workgroup memory; 'tiled' stages TILE x TILE
- * tiles in workgroup memory. Both exist for all three products.
+ * register block and uses no workgroup memory; 'tiled' has a 16x16
+ * workgroup compute a 64x64 tile of C from slabs staged in workgroup memory.
+ * Both exist for all three products.
  *
  * For a plain matmul benchmark, denseForward with activation 'linear' and a
  * zero bias is C = A B (+0) with A (batch, In) and B (In, Out); denseFlops
@@ -50,9 +51,9 @@ export interface DenseOptions {
 export const WEIGHT_GRAD_BATCH_CHUNK = 256;
 /** Invocations per workgroup of the blocked kernels and the reduction. */
 const WORKGROUP_SIZE = 64;
-/** Rows and columns of C per invocation in the blocked kernels (a vec4f per row). */
+/** Rows and columns of C per invocation in both variants (a vec4f per row). */
 const BLOCK = 4;
-/** Side of the tiled kernels' square tile of C (TILE x TILE invocations). */
+/** The tiled kernels' workgroup is TILE x TILE invocations, its tile of C (BLOCK TILE)². */
 const TILE = 16;
 
 /** Floating-point operations of one forward product (a multiply and an add per term). */
@@ -106,10 +107,10 @@ const variantConstants = (variant: KernelVariant): Record<string, number> => (va
 /**
  * Workgroups for a product C (rows x cols), `depth` times over (the weight
  * gradient's batch chunks, workgroup_id.z): blocked numbers 4x4 blocks and
- * folds them into x/y; tiled lays TILE x TILE tiles out as columns x rows.
+ * folds them into x/y; tiled lays its tiles of C out as columns x rows.
  */
 function productGrid(device: GPUDevice, variant: KernelVariant, rows: number, cols: number, depth = 1): [number, number, number] {
-  if (variant === 'tiled') return [Math.ceil(cols / TILE), Math.ceil(rows / TILE), depth];
+  if (variant === 'tiled') return [Math.ceil(cols / (BLOCK * TILE)), Math.ceil(rows / (BLOCK * TILE)), depth];
   const [x, y] = grid1d(device, Math.ceil(rows / BLOCK) * Math.ceil(cols / BLOCK), WORKGROUP_SIZE);
   return [x, y, depth];
 }

@@ -69,21 +69,17 @@ export async function gatherBatch(cache: KernelCache, d: GatherDims, io: GatherI
     images: [io.images, d.batch * d.imageSize * 4],
     batchLabels: [io.batchLabels, d.batch * 4],
   });
-  const kernel = await cache.get(shader, 'gather_batch', { WORKGROUP_SIZE });
-  const quads = Math.ceil(d.imageSize / 4);
+  // MNIST's 784-byte images are whole words: one word in, one vec4 out per invocation.
+  const aligned = d.imageSize % 4 === 0;
+  const kernel = await cache.get(shader, aligned ? 'gather_batch' : 'gather_batch_unaligned', { WORKGROUP_SIZE });
+  const perImage = Math.ceil(d.imageSize / 4);
+  const common = { pixels: io.pixels, labels: io.labels, indices: io.indices, cursor_in: io.cursor, batch_labels: io.batchLabels };
   return [
     makeDispatch(cache.device, kernel, {
       uniforms: { batch: d.batch, image_size: d.imageSize, dataset_count: d.datasetCount, index_count: d.indexCount },
-      buffers: {
-        pixels: io.pixels,
-        labels: io.labels,
-        indices: io.indices,
-        cursor_in: io.cursor,
-        images: io.images,
-        batch_labels: io.batchLabels,
-      },
-      workgroups: grid1d(cache.device, d.batch * quads, WORKGROUP_SIZE),
-      label,
+      buffers: aligned ? { ...common, images4: io.images } : { ...common, images: io.images },
+      workgroups: grid1d(cache.device, d.batch * perImage, WORKGROUP_SIZE),
+      label: aligned ? label : `${label} unaligned`,
     }),
   ];
 }

@@ -29,7 +29,7 @@ const WORKGROUP_SIZE = 256;
 export const OPTIMIZER_STATE_BYTES = 16;
 const LEARNING_RATE_OFFSET = 4;
 
-export interface OptimizerState {
+export interface DecodedOptimizerState {
   /** Updates begun so far (t of the last update; 0 before the first). */
   step: number;
   learningRate: number;
@@ -60,7 +60,7 @@ export function writeLearningRate(device: GPUDevice, state: GPUBuffer, learningR
 }
 
 /** Decodes the state buffer's bytes (for tests, checkpoints and logs). */
-export function decodeOptimizerState(bytes: ArrayBuffer): OptimizerState {
+export function decodeOptimizerState(bytes: ArrayBuffer): DecodedOptimizerState {
   const view = new DataView(bytes);
   return { step: view.getUint32(0, true), learningRate: view.getFloat32(4, true), alpha: view.getFloat32(8, true) };
 }

@@ -13,8 +13,11 @@
  * A cursor past the last batch wraps to the start of the order, exactly as
  * the GPU kernel does. A sample index outside the data set is a caller bug:
  * the reference throws (the GPU kernel clamps it so it never reads out of
- * bounds).
+ * bounds). PAD_INDEX (0xffffffff) marks a padding slot: a zero image and the
+ * label PAD_INDEX, which the loss counts nowhere.
  */
+export const PAD_INDEX = 0xffffffff;
+
 import type { Vec } from './vec.ts';
 
 export function gatherBatch(
@@ -35,6 +38,11 @@ export function gatherBatch(
   const first = (cursor % steps) * batch;
   for (let b = 0; b < batch; b++) {
     const sample = indices[first + b];
+    if (sample === PAD_INDEX) {
+      outImages.fill(0, b * imageSize, (b + 1) * imageSize);
+      outLabels[b] = PAD_INDEX;
+      continue;
+    }
     if (sample >= count) throw new RangeError(`indices[${first + b}] = ${sample} is outside the data set (${count} samples)`);
     const src = sample * imageSize;
     const dst = b * imageSize;

@@ -1,3 +1,4 @@
+import { batchOrder, PAD_INDEX } from '../../src/engine/resident-dataset.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readU32 } from '../../src/gpu/buffers.ts';
 import type { Gpu } from '../../src/gpu/device.ts';
@@ -108,6 +109,25 @@ describe('gather_batch matches the CPU reference', () => {
     const scratch = new GpuScratch(gpu);
     try {
       await gatherAndCompare({ scratch, cache: new KernelCache(gpu.device), data, indices, batch: 4, cursor: 2 }, `wrap B=4 count=10 seed=${seed}`);
+    } finally {
+      scratch.dispose();
+    }
+  });
+
+  it('padding slots (PAD_INDEX) gather a zero image and the PAD label', async () => {
+    gpu = await testGpu();
+    const seed = 7200;
+    const rng = createRng(seed);
+    // 10 samples, batch 4, evaluation order: the last batch is samples 8, 9 and two padding slots.
+    const data = randomDataset(rng, 10, 784);
+    const indices = batchOrder(Uint32Array.from({ length: 10 }, (_, i) => i), 4, 'padding');
+    expect(Array.from(indices.subarray(8))).toEqual([8, 9, PAD_INDEX, PAD_INDEX]);
+    const scratch = new GpuScratch(gpu);
+    try {
+      await gatherAndCompare({ scratch, cache: new KernelCache(gpu.device), data, indices, batch: 4, cursor: 2 }, `padding B=4 count=10 seed=${seed}`);
+      const odd = randomDataset(rng, 5, 63);
+      const oddIndices = batchOrder(Uint32Array.from({ length: 5 }, (_, i) => i), 3, 'padding');
+      await gatherAndCompare({ scratch, cache: new KernelCache(gpu.device), data: odd, indices: oddIndices, batch: 3, cursor: 1 }, `padding unaligned B=3 seed=${seed}`);
     } finally {
       scratch.dispose();
     }

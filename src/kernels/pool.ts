@@ -1,0 +1,124 @@
+/**
+ * 2-D average and max pooling on the GPU (shaders/pool.wgsl).
+ *
+ * Layouts (geometry.ts): inp/dinp (B, C, H, W), out/dout (B, C, OH, OW).
+ * Pooling is 'valid' and the stride defaults to the window (pool2dGeometry);
+ * windows may overlap or leave gaps.
+ *
+ * Each op is one dispatch with one invocation per element it writes. The
+ * backward pass is in gather form (each dinp element sums the windows that
+ * cover it), so overlapping windows need no atomics, and it OVERWRITES dinp.
+ * Max pooling recomputes each window's argmax from the forward input (the
+ * first maximum in row-major window order, as the CPU reference does)
+ * instead of storing indices.
+ */
+import poolCode from '../../shaders/pool.wgsl?raw';
+import { GpuLimitError } from '../gpu/errors.ts';
+import { pool2dGeometry, ShapeError, type Pool2dGeometry } from '../geometry.ts';
+import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache } from './kernel.ts';
+
+const shader = { name: 'pool.wgsl', code: poolCode };
+
+export type PoolMode = 'avg' | 'max';
+
+const WORKGROUP_SIZE = 256;
+
+/** Throws unless `g` is a geometry pool2dGeometry would produce (positive sizes, consistent output). */
+function checkGeometry(g: Pool2dGeometry): void {
+  const expected = pool2dGeometry({
+    batch: g.batch,
+    channels: g.channels,
+    inHeight: g.inHeight,
+    inWidth: g.inWidth,
+    window: [g.windowH, g.windowW],
+    stride: [g.strideH, g.strideW],
+  });
+  if (expected.outHeight !== g.outHeight || expected.outWidth !== g.outWidth) {
+    throw new ShapeError(`pool: output ${g.outHeight}x${g.outWidth} does not match the geometry, which gives ${expected.outHeight}x${expected.outWidth}`);
+  }
+  const inputs = g.batch * g.channels * g.inHeight * g.inWidth;
+  if (inputs >= 2 ** 32) throw new GpuLimitError(`pool: a tensor of ${inputs} elements is beyond 32-bit indexing; use a smaller batch`);
+}
+
+function bindingBytes(r: BufferResource): number {
+  return 'buffer' in r ? (r.size ?? r.buffer.size - (r.offset ?? 0)) : r.size;
+}
+
+function requireElements(op: string, name: string, r: BufferResource, elements: number): void {
+  if (bindingBytes(r) < elements * 4) {
+    throw new ShapeError(`${op}: buffer "${name}" holds ${bindingBytes(r) / 4} floats, needs ${elements}`);
+  }
+}
+
+const sizes = (g: Pool2dGeometry) => ({
+  inp: g.batch * g.channels * g.inHeight * g.inWidth,
+  out: g.batch * g.channels * g.outHeight * g.outWidth,
+});
+
+/** The uniform struct: the geometry plus the number of elements this dispatch writes. */
+function poolUniforms(g: Pool2dGeometry, count: number): Record<string, number> {
+  return {
+    count,
+    in_height: g.inHeight,
+    in_width: g.inWidth,
+    window_h: g.windowH,
+    window_w: g.windowW,
+    stride_h: g.strideH,
+    stride_w: g.strideW,
+    out_height: g.outHeight,
+    out_width: g.outWidth,
+  };
+}
+
+const describeGeometry = (g: Pool2dGeometry): string =>
+  `${g.batch}x${g.channels}x${g.inHeight}x${g.inWidth} -> ${g.outHeight}x${g.outWidth}, window ${g.windowH}x${g.windowW} stride ${g.strideH}x${g.strideW}`;
+
+/** out (B, C, OH, OW) = the mean or max of each window of inp (B, C, H, W). One dispatch. */
+export async function poolForward(cache: KernelCache, mode: PoolMode, g: Pool2dGeometry, io: { out: BufferResource; inp: BufferResource }): Promise<Dispatch[]> {
+  checkGeometry(g);
+  const n = sizes(g);
+  const entry = `${mode}_pool_forward`;
+  requireElements(entry, 'out', io.out, n.out);
+  requireElements(entry, 'inp', io.inp, n.inp);
+  const kernel = await cache.get(shader, entry, { WORKGROUP_SIZE });
+  return [
+    makeDispatch(cache.device, kernel, {
+      uniforms: poolUniforms(g, n.out),
+      buffers: { out: io.out, inp: io.inp },
+      workgroups: grid1d(cache.device, n.out, WORKGROUP_SIZE),
+      label: `${entry}(${describeGeometry(g)})`,
+    }),
+  ];
+}
+
+/**
+ * dinp (B, C, H, W) from dout (B, C, OH, OW), overwritten. Max pooling reads
+ * the forward input `inp` to find each window's argmax; average pooling
+ * ignores it. One dispatch.
+ */
+export async function poolBackward(
+  cache: KernelCache,
+  mode: PoolMode,
+  g: Pool2dGeometry,
+  io: { dinp: BufferResource; dout: BufferResource; inp: BufferResource },
+): Promise<Dispatch[]> {
+  checkGeometry(g);
+  const n = sizes(g);
+  const entry = `${mode}_pool_backward`;
+  requireElements(entry, 'dinp', io.dinp, n.inp);
+  requireElements(entry, 'dout', io.dout, n.out);
+  const buffers: Record<string, BufferResource> = { dinp: io.dinp, dout: io.dout };
+  if (mode === 'max') {
+    requireElements(entry, 'inp', io.inp, n.inp);
+    buffers.inp = io.inp;
+  }
+  const kernel = await cache.get(shader, entry, { WORKGROUP_SIZE });
+  return [
+    makeDispatch(cache.device, kernel, {
+      uniforms: poolUniforms(g, n.inp),
+      buffers,
+      workgroups: grid1d(cache.device, n.inp, WORKGROUP_SIZE),
+      label: `${entry}(${describeGeometry(g)})`,
+    }),
+  ];
+}
