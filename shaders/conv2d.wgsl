@@ -58,7 +58,7 @@
 
 override ACTIVATION: u32 = 0u;
 override WORKGROUP_SIZE: u32 = 64u;
-// Channels per invocation in the blocked kernels, 1..4.
+// Channels per invocation in the blocked kernels, 1..8.
 override CH_BLOCK: u32 = 4u;
 
 struct Conv2dParams {
@@ -108,158 +108,255 @@ fn gather_dout(at: vec4i) -> vec4f {
   return vec4f(dout[at.x], dout[at.y], dout[at.z], dout[at.w]);
 }
 
-// ---------------------------------------------------------------- blocked
+// 0 <= i < size, lane by lane (one unsigned compare: negative i wraps above size).
+fn inside(i: vec4i, size: i32) -> vec4<bool> {
+  return bitcast<vec4u>(i) < vec4u(u32(size));
+}
 
-// Stores act(acc + bias[co]) into the (up to) 4 columns ow0.. of output row (b, co, oh).
-fn store_output_block(acc: vec4f, b: i32, co: i32, oh: i32, ow0: i32) {
+// t / s where s divides t, else -1 (never inside()). Float division is a SIMD
+// instruction on CPU adapters, integer division is not; inv_s = 1/s, and
+// round(t * inv_s) is exact for the small integers here when s divides t.
+fn exact_quotient(t: vec4i, s: i32, inv_s: f32) -> vec4i {
+  let q = vec4i(round(vec4f(t) * inv_s));
+  return select(vec4i(-1), q, q * s == t);
+}
+
+// ---------------------------------------------------------------- blocked
+//
+// A register block is CH_BLOCK channels x 8 consecutive flattened positions,
+// held as two vec4 accumulators per channel (lo: positions 0-3, hi: 4-7).
+// Each step of the reduction loads 8 activations and CH_BLOCK weights (one
+// gather each on a CPU adapter, where every load costs about as much as a
+// whole SIMD multiply-add block) for 8 x CH_BLOCK multiply-adds. The channel
+// lines are written out, guarded by the CH_BLOCK constant, because a loop over
+// an accumulator array would put the block in memory on CPU adapters.
+
+// Position n and n+4 for the block starting at n0, clamped into [0, count):
+// a partial last block recomputes the last position and never stores it.
+fn block_positions(n0: i32, count: i32) -> array<vec4i, 2> {
+  return array<vec4i, 2>(min(LANES + n0, vec4i(count - 1)), min(LANES + n0 + 4, vec4i(count - 1)));
+}
+
+// Stores act(acc + bias[co]) for the block's positions in one output channel.
+fn store_output_block(lo: vec4f, hi: vec4f, co: i32, out_at: array<vec4i, 2>, n0: i32, count: i32) {
   if (co >= params.out_channels) { return; }
-  let OW = params.out_width;
-  let row = ((b * params.out_channels + co) * params.out_height + oh) * OW;
   let bias_co = bias[co];
+  let offset = co * params.out_height * params.out_width;
   for (var j = 0; j < 4; j++) {
-    if (ow0 + j < OW) { out[row + ow0 + j] = activate(acc[j] + bias_co, ACTIVATION); }
+    if (n0 + j < count) { out[out_at[0][j] + offset] = activate(lo[j] + bias_co, ACTIVATION); }
+    if (n0 + 4 + j < count) { out[out_at[1][j] + offset] = activate(hi[j] + bias_co, ACTIVATION); }
   }
 }
 
+// conv2d_forward: CH_BLOCK output channels x 8 output positions n = (b*OH + oh)*OW + ow.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn conv2d_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let item = linear_invocation(wid, nwg, lid);
   if (item >= params.work_items) { return; }
-  // item = ((co_block * B + b) * OH + oh) * col_blocks + col_block: neighbours share weights.
-  let col_blocks = (params.out_width + 3) / 4;
-  let ow0 = (item % col_blocks) * 4;
-  let row_item = item / col_blocks;
-  let oh = row_item % params.out_height;
-  let b = (row_item / params.out_height) % params.batch;
-  let co0 = (row_item / params.out_height / params.batch) * i32(CH_BLOCK);
-
   let H = params.in_height;
   let W = params.in_width;
   let Cin = params.in_channels;
+  let OW = params.out_width;
   let KW = params.kernel_w;
   let plane = H * W;
   let taps = params.kernel_h * KW;
-  // Weight rows of the block's channels; a partial last block re-reads the last
-  // channel and its results are never stored.
-  let last = params.out_channels - 1;
-  let w0 = min(co0, last) * Cin * taps;
-  let w1 = min(co0 + 1, last) * Cin * taps;
-  let w2 = min(co0 + 2, last) * Cin * taps;
-  let w3 = min(co0 + 3, last) * Cin * taps;
-  let iw_first = (LANES + ow0) * params.stride_w - params.pad_left;
-  let ih_first = oh * params.stride_h - params.pad_top;
-  let image = b * Cin * plane;
+  let out_plane = params.out_height * OW;
+  let count = params.batch * out_plane;
+  // item = co_block * n_blocks + n_block: neighbouring invocations share weights.
+  let n_blocks = (count + 7) / 8;
+  let n0 = (item % n_blocks) * 8;
+  let co0 = (item / n_blocks) * i32(CH_BLOCK);
 
-  var acc0 = vec4f(0.0);
-  var acc1 = vec4f(0.0);
-  var acc2 = vec4f(0.0);
-  var acc3 = vec4f(0.0);
+  let n = block_positions(n0, count);
+  let pix_lo = n[0] % out_plane;
+  let pix_hi = n[1] % out_plane;
+  let ih0_lo = (pix_lo / OW) * params.stride_h - params.pad_top;
+  let ih0_hi = (pix_hi / OW) * params.stride_h - params.pad_top;
+  let iw0_lo = (pix_lo % OW) * params.stride_w - params.pad_left;
+  let iw0_hi = (pix_hi % OW) * params.stride_w - params.pad_left;
+  // Tap (ci, kh, kw) reads inp[corner + ci*plane + kh*W + kw] (when inside).
+  let corner_lo = (n[0] / out_plane) * Cin * plane + ih0_lo * W + iw0_lo;
+  let corner_hi = (n[1] / out_plane) * Cin * plane + ih0_hi * W + iw0_hi;
+  // Weight rows of the block's channels; rows past the last channel re-read it (never stored).
+  let K = Cin * taps;
+  let last = params.out_channels - 1;
+  let r0 = min(co0, last) * K;
+  let r1 = min(co0 + 1, last) * K;
+  let r2 = min(co0 + 2, last) * K;
+  let r3 = min(co0 + 3, last) * K;
+  let r4 = min(co0 + 4, last) * K;
+  let r5 = min(co0 + 5, last) * K;
+  let r6 = min(co0 + 6, last) * K;
+  let r7 = min(co0 + 7, last) * K;
+
+  var a0 = vec4f(0.0); var b0 = vec4f(0.0);
+  var a1 = vec4f(0.0); var b1 = vec4f(0.0);
+  var a2 = vec4f(0.0); var b2 = vec4f(0.0);
+  var a3 = vec4f(0.0); var b3 = vec4f(0.0);
+  var a4 = vec4f(0.0); var b4 = vec4f(0.0);
+  var a5 = vec4f(0.0); var b5 = vec4f(0.0);
+  var a6 = vec4f(0.0); var b6 = vec4f(0.0);
+  var a7 = vec4f(0.0); var b7 = vec4f(0.0);
   for (var kh = 0; kh < params.kernel_h; kh++) {
-    let ih = ih_first + kh;
-    if (ih < 0 || ih >= H) { continue; }
-    let row = image + ih * W;
+    let row_ok_lo = inside(ih0_lo + kh, H);
+    let row_ok_hi = inside(ih0_hi + kh, H);
+    if (!any(row_ok_lo) && !any(row_ok_hi)) { continue; }
     for (var kw = 0; kw < KW; kw++) {
-      let iw = iw_first + kw;
-      let inside = (iw >= vec4i(0)) & (iw < vec4i(W));
-      let cols = clamp(iw, vec4i(0), vec4i(W - 1)) + row;
+      let ok_lo = row_ok_lo & inside(iw0_lo + kw, W);
+      let ok_hi = row_ok_hi & inside(iw0_hi + kw, W);
+      let at_lo = corner_lo + (kh * W + kw);
+      let at_hi = corner_hi + (kh * W + kw);
       let tap = kh * KW + kw;
       for (var ci = 0; ci < Cin; ci++) {
-        let x = select(vec4f(0.0), gather_inp(cols + ci * plane), inside);
-        let wt = ci * taps + tap;
-        acc0 += weight[w0 + wt] * x;
-        if (CH_BLOCK > 1u) { acc1 += weight[w1 + wt] * x; }
-        if (CH_BLOCK > 2u) { acc2 += weight[w2 + wt] * x; }
-        if (CH_BLOCK > 3u) { acc3 += weight[w3 + wt] * x; }
+        let x_lo = select(vec4f(0.0), gather_inp(at_lo + ci * plane), ok_lo);
+        let x_hi = select(vec4f(0.0), gather_inp(at_hi + ci * plane), ok_hi);
+        let k = ci * taps + tap;
+        let w0 = weight[r0 + k]; a0 += w0 * x_lo; b0 += w0 * x_hi;
+        if (CH_BLOCK > 1u) { let w = weight[r1 + k]; a1 += w * x_lo; b1 += w * x_hi; }
+        if (CH_BLOCK > 2u) { let w = weight[r2 + k]; a2 += w * x_lo; b2 += w * x_hi; }
+        if (CH_BLOCK > 3u) { let w = weight[r3 + k]; a3 += w * x_lo; b3 += w * x_hi; }
+        if (CH_BLOCK > 4u) { let w = weight[r4 + k]; a4 += w * x_lo; b4 += w * x_hi; }
+        if (CH_BLOCK > 5u) { let w = weight[r5 + k]; a5 += w * x_lo; b5 += w * x_hi; }
+        if (CH_BLOCK > 6u) { let w = weight[r6 + k]; a6 += w * x_lo; b6 += w * x_hi; }
+        if (CH_BLOCK > 7u) { let w = weight[r7 + k]; a7 += w * x_lo; b7 += w * x_hi; }
       }
     }
   }
-  store_output_block(acc0, b, co0, oh, ow0);
-  if (CH_BLOCK > 1u) { store_output_block(acc1, b, co0 + 1, oh, ow0); }
-  if (CH_BLOCK > 2u) { store_output_block(acc2, b, co0 + 2, oh, ow0); }
-  if (CH_BLOCK > 3u) { store_output_block(acc3, b, co0 + 3, oh, ow0); }
+  // Output element of position n in channel 0; channel co adds co * out_plane.
+  let Cout = params.out_channels;
+  let out_at = array<vec4i, 2>((n[0] / out_plane) * Cout * out_plane + pix_lo, (n[1] / out_plane) * Cout * out_plane + pix_hi);
+  store_output_block(a0, b0, co0, out_at, n0, count);
+  if (CH_BLOCK > 1u) { store_output_block(a1, b1, co0 + 1, out_at, n0, count); }
+  if (CH_BLOCK > 2u) { store_output_block(a2, b2, co0 + 2, out_at, n0, count); }
+  if (CH_BLOCK > 3u) { store_output_block(a3, b3, co0 + 3, out_at, n0, count); }
+  if (CH_BLOCK > 4u) { store_output_block(a4, b4, co0 + 4, out_at, n0, count); }
+  if (CH_BLOCK > 5u) { store_output_block(a5, b5, co0 + 5, out_at, n0, count); }
+  if (CH_BLOCK > 6u) { store_output_block(a6, b6, co0 + 6, out_at, n0, count); }
+  if (CH_BLOCK > 7u) { store_output_block(a7, b7, co0 + 7, out_at, n0, count); }
 }
 
-fn store_dinp_block(acc: vec4f, b: i32, ci: i32, ih: i32, iw0: i32) {
+fn store_dinp_block(lo: vec4f, hi: vec4f, ci: i32, dinp_at: array<vec4i, 2>, n0: i32, count: i32) {
   if (ci >= params.in_channels) { return; }
-  let W = params.in_width;
-  let row = ((b * params.in_channels + ci) * params.in_height + ih) * W;
+  let offset = ci * params.in_height * params.in_width;
   for (var j = 0; j < 4; j++) {
-    if (iw0 + j < W) { dinp[row + iw0 + j] = acc[j]; }
+    if (n0 + j < count) { dinp[dinp_at[0][j] + offset] = lo[j]; }
+    if (n0 + 4 + j < count) { dinp[dinp_at[1][j] + offset] = hi[j]; }
   }
 }
 
+// conv2d_backward_input: CH_BLOCK input channels x 8 input positions n = (b*H + ih)*W + iw.
+// Tap (kh, kw) of input position (ih, iw) came from output (oh, ow) =
+// ((ih + pad_top - kh) / stride_h, (iw + pad_left - kw) / stride_w) when both divide and are in range.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn conv2d_backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let item = linear_invocation(wid, nwg, lid);
   if (item >= params.work_items) { return; }
-  // item = ((ci_block * B + b) * H + ih) * col_blocks + col_block.
-  let col_blocks = (params.in_width + 3) / 4;
-  let iw0 = (item % col_blocks) * 4;
-  let row_item = item / col_blocks;
-  let ih = row_item % params.in_height;
-  let b = (row_item / params.in_height) % params.batch;
-  let ci0 = (row_item / params.in_height / params.batch) * i32(CH_BLOCK);
-
+  let W = params.in_width;
+  let Cin = params.in_channels;
   let Cout = params.out_channels;
   let OH = params.out_height;
   let OW = params.out_width;
   let KW = params.kernel_w;
   let sh = params.stride_h;
   let sw = params.stride_w;
+  let plane = params.in_height * W;
   let out_plane = OH * OW;
   let taps = params.kernel_h * KW;
-  let co_stride = params.in_channels * taps;
-  let last = params.in_channels - 1;
-  let w0 = min(ci0, last) * taps;
-  let w1 = min(ci0 + 1, last) * taps;
-  let w2 = min(ci0 + 2, last) * taps;
-  let w3 = min(ci0 + 3, last) * taps;
-  // Output column reached by tap kw from input column iw is (iw + pad_left - kw) / stride_w.
-  let tw_first = LANES + iw0 + params.pad_left;
+  let count = params.batch * plane;
+  let n_blocks = (count + 7) / 8;
+  let n0 = (item % n_blocks) * 8;
+  let ci0 = (item / n_blocks) * i32(CH_BLOCK);
 
-  var acc0 = vec4f(0.0);
-  var acc1 = vec4f(0.0);
-  var acc2 = vec4f(0.0);
-  var acc3 = vec4f(0.0);
+  let n = block_positions(n0, count);
+  let pix_lo = n[0] % plane;
+  let pix_hi = n[1] % plane;
+  let th0_lo = pix_lo / W + params.pad_top;
+  let th0_hi = pix_hi / W + params.pad_top;
+  let tw0_lo = pix_lo % W + params.pad_left;
+  let tw0_hi = pix_hi % W + params.pad_left;
+  let image_lo = (n[0] / plane) * Cout * out_plane;
+  let image_hi = (n[1] / plane) * Cout * out_plane;
+  let inv_sh = 1.0 / f32(sh);
+  let inv_sw = 1.0 / f32(sw);
+  // weight[co, ci, tap] = weight[co * Cin * taps + ci * taps + tap].
+  let co_stride = Cin * taps;
+  let last = Cin - 1;
+  let r0 = min(ci0, last) * taps;
+  let r1 = min(ci0 + 1, last) * taps;
+  let r2 = min(ci0 + 2, last) * taps;
+  let r3 = min(ci0 + 3, last) * taps;
+  let r4 = min(ci0 + 4, last) * taps;
+  let r5 = min(ci0 + 5, last) * taps;
+  let r6 = min(ci0 + 6, last) * taps;
+  let r7 = min(ci0 + 7, last) * taps;
+
+  var a0 = vec4f(0.0); var b0 = vec4f(0.0);
+  var a1 = vec4f(0.0); var b1 = vec4f(0.0);
+  var a2 = vec4f(0.0); var b2 = vec4f(0.0);
+  var a3 = vec4f(0.0); var b3 = vec4f(0.0);
+  var a4 = vec4f(0.0); var b4 = vec4f(0.0);
+  var a5 = vec4f(0.0); var b5 = vec4f(0.0);
+  var a6 = vec4f(0.0); var b6 = vec4f(0.0);
+  var a7 = vec4f(0.0); var b7 = vec4f(0.0);
   for (var kh = 0; kh < params.kernel_h; kh++) {
-    let th = ih + params.pad_top - kh;
-    if (th < 0 || th % sh != 0 || th / sh >= OH) { continue; }
-    let out_row = (b * Cout * OH + th / sh) * OW;
+    let oh_lo = exact_quotient(th0_lo - kh, sh, inv_sh);
+    let oh_hi = exact_quotient(th0_hi - kh, sh, inv_sh);
+    let row_ok_lo = inside(oh_lo, OH);
+    let row_ok_hi = inside(oh_hi, OH);
+    if (!any(row_ok_lo) && !any(row_ok_hi)) { continue; }
+    let row_lo = image_lo + oh_lo * OW;
+    let row_hi = image_hi + oh_hi * OW;
     for (var kw = 0; kw < KW; kw++) {
-      let tw = tw_first - kw;
-      let hit = (tw >= vec4i(0)) & (tw % vec4i(sw) == vec4i(0)) & (tw < vec4i(OW * sw));
-      if (!any(hit)) { continue; }
-      let cols = clamp(tw / vec4i(sw), vec4i(0), vec4i(OW - 1)) + out_row;
+      let ow_lo = exact_quotient(tw0_lo - kw, sw, inv_sw);
+      let ow_hi = exact_quotient(tw0_hi - kw, sw, inv_sw);
+      let ok_lo = row_ok_lo & inside(ow_lo, OW);
+      let ok_hi = row_ok_hi & inside(ow_hi, OW);
+      if (!any(ok_lo) && !any(ok_hi)) { continue; }
+      let at_lo = row_lo + ow_lo;
+      let at_hi = row_hi + ow_hi;
       let tap = kh * KW + kw;
       for (var co = 0; co < Cout; co++) {
-        let d = select(vec4f(0.0), gather_dout(cols + co * out_plane), hit);
-        let wt = co * co_stride + tap;
-        acc0 += weight[w0 + wt] * d;
-        if (CH_BLOCK > 1u) { acc1 += weight[w1 + wt] * d; }
-        if (CH_BLOCK > 2u) { acc2 += weight[w2 + wt] * d; }
-        if (CH_BLOCK > 3u) { acc3 += weight[w3 + wt] * d; }
+        let d_lo = select(vec4f(0.0), gather_dout(at_lo + co * out_plane), ok_lo);
+        let d_hi = select(vec4f(0.0), gather_dout(at_hi + co * out_plane), ok_hi);
+        let k = co * co_stride + tap;
+        let w0 = weight[r0 + k]; a0 += w0 * d_lo; b0 += w0 * d_hi;
+        if (CH_BLOCK > 1u) { let w = weight[r1 + k]; a1 += w * d_lo; b1 += w * d_hi; }
+        if (CH_BLOCK > 2u) { let w = weight[r2 + k]; a2 += w * d_lo; b2 += w * d_hi; }
+        if (CH_BLOCK > 3u) { let w = weight[r3 + k]; a3 += w * d_lo; b3 += w * d_hi; }
+        if (CH_BLOCK > 4u) { let w = weight[r4 + k]; a4 += w * d_lo; b4 += w * d_hi; }
+        if (CH_BLOCK > 5u) { let w = weight[r5 + k]; a5 += w * d_lo; b5 += w * d_hi; }
+        if (CH_BLOCK > 6u) { let w = weight[r6 + k]; a6 += w * d_lo; b6 += w * d_hi; }
+        if (CH_BLOCK > 7u) { let w = weight[r7 + k]; a7 += w * d_lo; b7 += w * d_hi; }
       }
     }
   }
-  store_dinp_block(acc0, b, ci0, ih, iw0);
-  if (CH_BLOCK > 1u) { store_dinp_block(acc1, b, ci0 + 1, ih, iw0); }
-  if (CH_BLOCK > 2u) { store_dinp_block(acc2, b, ci0 + 2, ih, iw0); }
-  if (CH_BLOCK > 3u) { store_dinp_block(acc3, b, ci0 + 3, ih, iw0); }
+  let dinp_at = array<vec4i, 2>((n[0] / plane) * Cin * plane + pix_lo, (n[1] / plane) * Cin * plane + pix_hi);
+  store_dinp_block(a0, b0, ci0, dinp_at, n0, count);
+  if (CH_BLOCK > 1u) { store_dinp_block(a1, b1, ci0 + 1, dinp_at, n0, count); }
+  if (CH_BLOCK > 2u) { store_dinp_block(a2, b2, ci0 + 2, dinp_at, n0, count); }
+  if (CH_BLOCK > 3u) { store_dinp_block(a3, b3, ci0 + 3, dinp_at, n0, count); }
+  if (CH_BLOCK > 4u) { store_dinp_block(a4, b4, ci0 + 4, dinp_at, n0, count); }
+  if (CH_BLOCK > 5u) { store_dinp_block(a5, b5, ci0 + 5, dinp_at, n0, count); }
+  if (CH_BLOCK > 6u) { store_dinp_block(a6, b6, ci0 + 6, dinp_at, n0, count); }
+  if (CH_BLOCK > 7u) { store_dinp_block(a7, b7, ci0 + 7, dinp_at, n0, count); }
 }
 
-// One chunk's partial sum for output channel co and taps n0..n0+3 (tap K is dbias).
-fn store_partial_block(acc: vec4f, chunk: i32, co: i32, n0: i32) {
+// One chunk's partial sums for output channel co and taps n0..n0+7 (tap K is dbias).
+fn store_partial_block(lo: vec4f, hi: vec4f, chunk: i32, co: i32, n0: i32) {
   let Cout = params.out_channels;
   if (co >= Cout) { return; }
   let K = params.in_channels * params.kernel_h * params.kernel_w;
   let base = chunk * (Cout * K + Cout);
-  for (var j = 0; j < 4; j++) {
+  for (var j = 0; j < 8; j++) {
     let n = n0 + j;
-    if (n < K) { partials[base + co * K + n] = acc[j]; }
-    else if (n == K) { partials[base + Cout * K + co] = acc[j]; }
+    let v = select(hi[j % 4], lo[j % 4], j < 4);
+    if (n < K) { partials[base + co * K + n] = v; }
+    else if (n == K) { partials[base + Cout * K + co] = v; }
   }
 }
 
+// conv2d_backward_weight: CH_BLOCK output channels x 8 taps n = (ci*KH + kh)*KW + kw
+// (tap K reads the constant 1: its sum is dbias), over one chunk of output rows.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn conv2d_backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let item = linear_invocation(wid, nwg, lid);
@@ -273,55 +370,82 @@ fn conv2d_backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
   let taps = params.kernel_h * KW;
   let K = params.in_channels * taps;
   // item = (chunk * co_blocks + co_block) * tap_blocks + tap_block: neighbours share dout.
-  let tap_blocks = (K + 1 + 3) / 4;
+  let tap_blocks = (K + 1 + 7) / 8;
   let co_blocks = (Cout + i32(CH_BLOCK) - 1) / i32(CH_BLOCK);
-  let n0 = (item % tap_blocks) * 4;
+  let n0 = (item % tap_blocks) * 8;
   let co0 = ((item / tap_blocks) % co_blocks) * i32(CH_BLOCK);
   let chunk = item / tap_blocks / co_blocks;
 
-  // This invocation's four taps, decomposed once; tap K reads the constant 1.
-  let n = LANES + n0;
-  let is_bias = n == vec4i(K);
-  let nc = min(n, vec4i(K - 1));
-  let kh = (nc % taps) / KW;
-  let kw = nc % KW;
-  let channel = (nc / taps) * (H * W);
-  let last = Cout - 1;
+  // The block's taps, decomposed once.
+  let bias_lo = LANES + n0 == vec4i(K);
+  let bias_hi = LANES + n0 + 4 == vec4i(K);
+  let t = block_positions(n0, K);
+  let kh_lo = (t[0] % taps) / KW;
+  let kh_hi = (t[1] % taps) / KW;
+  let kw_lo = t[0] % KW;
+  let kw_hi = t[1] % KW;
+  let chan_lo = (t[0] / taps) * H * W;
+  let chan_hi = (t[1] / taps) * H * W;
   let out_plane = OH * OW;
+  let last = Cout - 1;
   let d0 = min(co0, last) * out_plane;
   let d1 = min(co0 + 1, last) * out_plane;
   let d2 = min(co0 + 2, last) * out_plane;
   let d3 = min(co0 + 3, last) * out_plane;
+  let d4 = min(co0 + 4, last) * out_plane;
+  let d5 = min(co0 + 5, last) * out_plane;
+  let d6 = min(co0 + 6, last) * out_plane;
+  let d7 = min(co0 + 7, last) * out_plane;
 
   let row_begin = chunk * params.chunk_rows;
   let row_end = min(row_begin + params.chunk_rows, params.batch * OH);
-  var acc0 = vec4f(0.0);
-  var acc1 = vec4f(0.0);
-  var acc2 = vec4f(0.0);
-  var acc3 = vec4f(0.0);
+  var b = row_begin / OH;
+  var oh = row_begin % OH;
+  var a0 = vec4f(0.0); var b0 = vec4f(0.0);
+  var a1 = vec4f(0.0); var b1 = vec4f(0.0);
+  var a2 = vec4f(0.0); var b2 = vec4f(0.0);
+  var a3 = vec4f(0.0); var b3 = vec4f(0.0);
+  var a4 = vec4f(0.0); var b4 = vec4f(0.0);
+  var a5 = vec4f(0.0); var b5 = vec4f(0.0);
+  var a6 = vec4f(0.0); var b6 = vec4f(0.0);
+  var a7 = vec4f(0.0); var b7 = vec4f(0.0);
   for (var r = row_begin; r < row_end; r++) {
-    let b = r / OH;
-    let oh = r % OH;
-    let ih = oh * params.stride_h - params.pad_top + kh;
-    let row_inside = (ih >= vec4i(0)) & (ih < vec4i(H));
-    let in_row = b * params.in_channels * H * W + channel + clamp(ih, vec4i(0), vec4i(H - 1)) * W;
+    let ih_lo = oh * params.stride_h - params.pad_top + kh_lo;
+    let ih_hi = oh * params.stride_h - params.pad_top + kh_hi;
+    let row_ok_lo = inside(ih_lo, H);
+    let row_ok_hi = inside(ih_hi, H);
+    let image = b * params.in_channels * H * W;
+    let row_lo = image + chan_lo + ih_lo * W;
+    let row_hi = image + chan_hi + ih_hi * W;
     let out_row = b * Cout * out_plane + oh * OW;
-    var iw = kw - params.pad_left;
+    var iw_lo = kw_lo - params.pad_left;
+    var iw_hi = kw_hi - params.pad_left;
     for (var ow = 0; ow < OW; ow++) {
-      let inside = row_inside & (iw >= vec4i(0)) & (iw < vec4i(W));
-      let x = select(select(vec4f(0.0), gather_inp(in_row + clamp(iw, vec4i(0), vec4i(W - 1))), inside), vec4f(1.0), is_bias);
+      let x_lo = select(select(vec4f(0.0), gather_inp(row_lo + iw_lo), row_ok_lo & inside(iw_lo, W)), vec4f(1.0), bias_lo);
+      let x_hi = select(select(vec4f(0.0), gather_inp(row_hi + iw_hi), row_ok_hi & inside(iw_hi, W)), vec4f(1.0), bias_hi);
       let at = out_row + ow;
-      acc0 += dout[at + d0] * x;
-      if (CH_BLOCK > 1u) { acc1 += dout[at + d1] * x; }
-      if (CH_BLOCK > 2u) { acc2 += dout[at + d2] * x; }
-      if (CH_BLOCK > 3u) { acc3 += dout[at + d3] * x; }
-      iw += vec4i(params.stride_w);
+      let g0 = dout[at + d0]; a0 += g0 * x_lo; b0 += g0 * x_hi;
+      if (CH_BLOCK > 1u) { let g = dout[at + d1]; a1 += g * x_lo; b1 += g * x_hi; }
+      if (CH_BLOCK > 2u) { let g = dout[at + d2]; a2 += g * x_lo; b2 += g * x_hi; }
+      if (CH_BLOCK > 3u) { let g = dout[at + d3]; a3 += g * x_lo; b3 += g * x_hi; }
+      if (CH_BLOCK > 4u) { let g = dout[at + d4]; a4 += g * x_lo; b4 += g * x_hi; }
+      if (CH_BLOCK > 5u) { let g = dout[at + d5]; a5 += g * x_lo; b5 += g * x_hi; }
+      if (CH_BLOCK > 6u) { let g = dout[at + d6]; a6 += g * x_lo; b6 += g * x_hi; }
+      if (CH_BLOCK > 7u) { let g = dout[at + d7]; a7 += g * x_lo; b7 += g * x_hi; }
+      iw_lo += vec4i(params.stride_w);
+      iw_hi += vec4i(params.stride_w);
     }
+    oh++;
+    if (oh == OH) { oh = 0; b++; }
   }
-  store_partial_block(acc0, chunk, co0, n0);
-  if (CH_BLOCK > 1u) { store_partial_block(acc1, chunk, co0 + 1, n0); }
-  if (CH_BLOCK > 2u) { store_partial_block(acc2, chunk, co0 + 2, n0); }
-  if (CH_BLOCK > 3u) { store_partial_block(acc3, chunk, co0 + 3, n0); }
+  store_partial_block(a0, b0, chunk, co0, n0);
+  if (CH_BLOCK > 1u) { store_partial_block(a1, b1, chunk, co0 + 1, n0); }
+  if (CH_BLOCK > 2u) { store_partial_block(a2, b2, chunk, co0 + 2, n0); }
+  if (CH_BLOCK > 3u) { store_partial_block(a3, b3, chunk, co0 + 3, n0); }
+  if (CH_BLOCK > 4u) { store_partial_block(a4, b4, chunk, co0 + 4, n0); }
+  if (CH_BLOCK > 5u) { store_partial_block(a5, b5, chunk, co0 + 5, n0); }
+  if (CH_BLOCK > 6u) { store_partial_block(a6, b6, chunk, co0 + 6, n0); }
+  if (CH_BLOCK > 7u) { store_partial_block(a7, b7, chunk, co0 + 7, n0); }
 }
 
 // Sums the chunks' partial sums in chunk order: one invocation per dweight/dbias element.

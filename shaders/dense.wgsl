@@ -30,14 +30,15 @@
 //   run fastest. Blocks are numbered row-major over C, WORKGROUP_SIZE per
 //   workgroup, and the grid may be folded into 2D (linearised from
 //   workgroup_id and num_workgroups, as in activation.wgsl).
-// - *_tiled: a TILE x TILE (16x16) workgroup computes a 64x64 tile of C,
-//   each invocation a 4x4 register block of it. Each step over K stages a
-//   64x16 slab of A and a 16x64 slab of B in workgroup memory (zero past the
-//   edges), with a barrier on either side of the multiply: the shared-memory
+// - *_tiled: a TILE x TILE workgroup computes a (4 TILE) x (4 TILE) tile of
+//   C (64x64 at TILE = 16), each invocation a 4x4 register block of it. Each
+//   step over K stages a 64x16 slab of A and a 16x64 slab of B in workgroup
+//   memory (zero past the edges), with a barrier on either side of the multiply: the shared-memory
 //   GEMM that real GPUs want (each staged value is reused 64 times).
 //
-// Determinism: no atomics. Every element of C is the serial sum, in
-// ascending K order, of one invocation. The weight gradient always takes two
+// Determinism: no atomics. Every element of C is summed by one invocation
+// in a fixed order: ascending K (the blocked variant adds 4 terms at a
+// time). The weight gradient always takes two
 // passes (split-K over the batch): pass 1 (dense_backward_weight_*) writes one
 // partial (In+1, Out) block per chunk of `batch_chunk` batch rows
 // (workgroup_id.z is the chunk) into a scratch buffer; pass 2
@@ -114,8 +115,8 @@ fn dout_row4(k: u32, cols: vec4u) -> vec4f {
   return vec4f(dout[row + cols.x], dout[row + cols.y], dout[row + cols.z], dout[row + cols.w]);
 }
 
-// Column m of [inpᵀ; 1] at batch row k, for four rows m of the weight
-// gradient: inp[k, m] for m < In, 1 for the bias row m == In.
+// A = [inpᵀ; 1] of the weight gradient at four rows m and column (batch
+// row) k: inp[k, m] for m < In, 1 for the bias row m == In (and past it).
 fn inp_or_one4(k: u32, rows: vec4u) -> vec4f {
   let in_features = params.in_features;
   let row = k * in_features;
@@ -215,7 +216,19 @@ fn dense_backward_weight_blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num
   let rows = clamped4(m0, in_features);
   let cols = clamped4(n0, out_features - 1u);
   var acc: Block;
-  for (var k = k_begin; k < k_end; k++) {
+  var k = k_begin;
+  for (; k + 4u <= k_end; k += 4u) {
+    let a0 = inp_or_one4(k, rows);
+    let a1 = inp_or_one4(k + 1u, rows);
+    let a2 = inp_or_one4(k + 2u, rows);
+    let a3 = inp_or_one4(k + 3u, rows);
+    let d0 = dout_row4(k, cols);
+    let d1 = dout_row4(k + 1u, cols);
+    let d2 = dout_row4(k + 2u, cols);
+    let d3 = dout_row4(k + 3u, cols);
+    for (var i = 0u; i < 4u; i++) { acc[i] += a0[i] * d0 + a1[i] * d1 + a2[i] * d2 + a3[i] * d3; }
+  }
+  for (; k < k_end; k++) {
     let a = inp_or_one4(k, rows);
     let d = dout_row4(k, cols);
     for (var i = 0u; i < 4u; i++) { acc[i] += a[i] * d; }

@@ -6,25 +6,33 @@
 // ow*stride_w .. + window_w - 1. Windows may overlap (stride < window) or
 // leave gaps (stride > window).
 //
-// One invocation per element written, no workgroup memory: the forward
-// kernels per output element, the backward kernels per INPUT element, in
-// gather form. An input element (h, w) is covered by the windows with
-//   ceil((h + 1 - window_h) / stride_h) <= oh <= floor(h / stride_h)
-// (clamped to 0 .. OH-1), and likewise for ow; its gradient is the sum over
-// those windows, in row-major window order, of what each sends it:
-//   avg: dout[oh, ow] / (window_h * window_w)
-//   max: dout[oh, ow] if (h, w) is the window's argmax, else nothing.
-// The argmax is recomputed from inp (nothing is stored by the forward pass):
-// the FIRST maximal element in row-major window order (a strict `>` scan),
-// the same rule as the CPU reference, so ties have one winner. Gather form
-// needs no atomics and is deterministic even with overlapping windows.
-// The backward kernels OVERWRITE dinp (elements no window covers get 0).
+// Each invocation writes a segment of 4 consecutive elements of one row of
+// its output (the last segment of a row may be shorter), as the four lanes
+// of a vec4f: the forward kernels segments of out, the backward kernels
+// segments of dinp. No workgroup memory. Segments are numbered row-major
+// over all rows of all planes, `count` of them, and the grid may be folded
+// into 2D, so the segment index is linearised from workgroup_id and
+// num_workgroups (as in activation.wgsl). Lanes past the end of a row load
+// from clamped indices and are never stored.
 //
-// `count` is the number of elements this dispatch writes; the grid may be
-// folded into 2D, so the element index is linearised from workgroup_id and
-// num_workgroups (as in activation.wgsl).
+// The backward kernels are in gather form: input row h is covered by the
+// windows with ceil((h + 1 - window_h) / stride_h) <= oh <= floor(h / stride_h)
+// (clamped to 0 .. OH-1), and a segment's columns likewise by a range of ow.
+// Each element sums, over the windows that cover it in row-major window
+// order, what each sends it:
+//   avg: dout[oh, ow] / (window_h * window_w)
+//   max: dout[oh, ow] if the element is the window's argmax, else nothing.
+// The argmax is recomputed from inp (the forward pass stores nothing): the
+// FIRST maximal element in row-major window order (a strict `>` scan), the
+// same rule as the CPU reference, so ties have one winner. Gather form needs
+// no atomics and is deterministic even with overlapping windows; each
+// element's additions happen in the CPU reference's order.
+// The backward kernels OVERWRITE dinp (elements no window covers get 0).
 
-override WORKGROUP_SIZE: u32 = 256u;
+override WORKGROUP_SIZE: u32 = 64u;
+
+const SEGMENT: u32 = 4u; // elements per invocation: the lanes of a vec4f
+const LANES = vec4u(0u, 1u, 2u, 3u);
 
 struct PoolParams {
   count: u32,
@@ -44,8 +52,15 @@ struct PoolParams {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>; // (B, C, OH, OW)
 @group(0) @binding(4) var<storage, read_write> dinp: array<f32>; // (B, C, H, W)
 
-fn element_index(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
+fn segment_index(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
   return (wid.x + wid.y * nwg.x) * WORKGROUP_SIZE + lid;
+}
+
+// Segment `s` of an image of `height` x `width` planes: (plane, row, first column).
+fn segment_coords(s: u32, height: u32, width: u32) -> vec3u {
+  let per_row = (width + SEGMENT - 1u) / SEGMENT;
+  let row = s / per_row;
+  return vec3u(row / height, row % height, s % per_row * SEGMENT);
 }
 
 // Flat index into inp of the first element of window (oh, ow) of the plane
@@ -62,91 +77,120 @@ fn window_argmax(start: u32) -> u32 {
   for (var kh = 0u; kh < params.window_h; kh++) {
     let row = start + kh * params.in_width;
     for (var kw = 0u; kw < params.window_w; kw++) {
+      // select, not if: no divergent branch for the lanes to wait on.
       let value = inp[row + kw];
-      if (value > best_value) {
-        best = row + kw;
-        best_value = value;
-      }
+      let better = value > best_value;
+      best = select(best, row + kw, better);
+      best_value = select(best_value, value, better);
     }
   }
   return best;
 }
 
-// The windows covering input element (h, w): first and last oh in x/y, first
-// and last ow in z/w. Empty ranges (first > last) are possible when
-// stride > window.
-fn covering_windows(h: u32, w: u32) -> vec4u {
-  let oh_first = select(0u, (h + 1u - params.window_h + params.stride_h - 1u) / params.stride_h, h + 1u > params.window_h);
-  let ow_first = select(0u, (w + 1u - params.window_w + params.stride_w - 1u) / params.stride_w, w + 1u > params.window_w);
-  let oh_last = min(h / params.stride_h, params.out_height - 1u);
-  let ow_last = min(w / params.stride_w, params.out_width - 1u);
-  return vec4u(oh_first, oh_last, ow_first, ow_last);
+// The windows along one axis that cover input positions first..last:
+// (first window, last window); empty (x > y) when they all fall in a gap.
+fn covering(first: u32, last: u32, window: u32, stride: u32, windows: u32) -> vec2u {
+  let lo = select(0u, (first + 1u - window + stride - 1u) / stride, first + 1u > window);
+  return vec2u(lo, min(last / stride, windows - 1u));
 }
 
-// Plane, row and column of output element i: (plane index, oh, ow).
-fn output_coords(i: u32) -> vec3u {
-  let per_plane = params.out_height * params.out_width;
-  let within = i % per_plane;
-  return vec3u(i / per_plane, within / params.out_width, within % params.out_width);
+// Forward: the (clamped) flat inp index where each lane's window starts.
+fn lane_window_starts(o: vec3u) -> vec4u {
+  let ow = min(vec4u(o.z) + LANES, vec4u(params.out_width - 1u));
+  let plane = o.x * params.in_height * params.in_width;
+  return vec4u(plane + o.y * params.stride_h * params.in_width) + ow * params.stride_w;
 }
 
-// Plane, row and column of input element i: (plane index, h, w).
-fn input_coords(i: u32) -> vec3u {
-  let per_plane = params.in_height * params.in_width;
-  let within = i % per_plane;
-  return vec3u(i / per_plane, within / params.in_width, within % params.in_width);
+fn inp4(at: vec4u) -> vec4f {
+  return vec4f(inp[at.x], inp[at.y], inp[at.z], inp[at.w]);
+}
+
+fn store_out(o: vec3u, value: vec4f) {
+  let row = (o.x * params.out_height + o.y) * params.out_width;
+  for (var j = 0u; j < SEGMENT; j++) {
+    if (o.z + j < params.out_width) { out[row + o.z + j] = value[j]; }
+  }
+}
+
+fn store_dinp(p: vec3u, value: vec4f) {
+  let row = (p.x * params.in_height + p.y) * params.in_width;
+  for (var j = 0u; j < SEGMENT; j++) {
+    if (p.z + j < params.in_width) { dinp[row + p.z + j] = value[j]; }
+  }
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn avg_pool_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = element_index(wid, nwg, lid);
-  if (i >= params.count) { return; }
-  let o = output_coords(i);
-  let start = window_start(o.x * params.in_height * params.in_width, o.y, o.z);
-  var sum = 0.0;
+  let s = segment_index(wid, nwg, lid);
+  if (s >= params.count) { return; }
+  let o = segment_coords(s, params.out_height, params.out_width);
+  let starts = lane_window_starts(o);
+  var sum = vec4f(0.0);
   for (var kh = 0u; kh < params.window_h; kh++) {
-    let row = start + kh * params.in_width;
-    for (var kw = 0u; kw < params.window_w; kw++) { sum += inp[row + kw]; }
+    let row = starts + vec4u(kh * params.in_width);
+    for (var kw = 0u; kw < params.window_w; kw++) { sum += inp4(row + vec4u(kw)); }
   }
-  out[i] = sum * (1.0 / f32(params.window_h * params.window_w));
+  store_out(o, sum * (1.0 / f32(params.window_h * params.window_w)));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn max_pool_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = element_index(wid, nwg, lid);
-  if (i >= params.count) { return; }
-  let o = output_coords(i);
-  out[i] = inp[window_argmax(window_start(o.x * params.in_height * params.in_width, o.y, o.z))];
+  let s = segment_index(wid, nwg, lid);
+  if (s >= params.count) { return; }
+  let o = segment_coords(s, params.out_height, params.out_width);
+  let starts = lane_window_starts(o);
+  // Lane by lane the same strict `>` scan as window_argmax.
+  var best = inp4(starts);
+  for (var kh = 0u; kh < params.window_h; kh++) {
+    let row = starts + vec4u(kh * params.in_width);
+    for (var kw = 0u; kw < params.window_w; kw++) {
+      let value = inp4(row + vec4u(kw));
+      best = select(best, value, value > best);
+    }
+  }
+  store_out(o, best);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn avg_pool_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = element_index(wid, nwg, lid);
-  if (i >= params.count) { return; }
-  let p = input_coords(i);
-  let windows = covering_windows(p.y, p.z);
+  let s = segment_index(wid, nwg, lid);
+  if (s >= params.count) { return; }
+  let p = segment_coords(s, params.in_height, params.in_width);
+  let columns = vec4u(p.z) + LANES;
+  let rows_oh = covering(p.y, p.y, params.window_h, params.stride_h, params.out_height);
+  let cols_ow = covering(p.z, min(p.z + SEGMENT - 1u, params.in_width - 1u), params.window_w, params.stride_w, params.out_width);
   let scale = 1.0 / f32(params.window_h * params.window_w);
   let out_plane = p.x * params.out_height * params.out_width;
-  var sum = 0.0;
-  for (var oh = windows.x; oh <= windows.y; oh++) {
-    for (var ow = windows.z; ow <= windows.w; ow++) { sum += dout[out_plane + oh * params.out_width + ow] * scale; }
+  var sum = vec4f(0.0);
+  for (var oh = rows_oh.x; oh <= rows_oh.y; oh++) {
+    for (var ow = cols_ow.x; ow <= cols_ow.y; ow++) {
+      let d = dout[out_plane + oh * params.out_width + ow] * scale;
+      let first = ow * params.stride_w;
+      let inside = (columns >= vec4u(first)) & (columns < vec4u(first + params.window_w));
+      sum += select(vec4f(0.0), vec4f(d), inside);
+    }
   }
-  dinp[i] = sum;
+  store_dinp(p, sum);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn max_pool_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = element_index(wid, nwg, lid);
-  if (i >= params.count) { return; }
-  let p = input_coords(i);
-  let windows = covering_windows(p.y, p.z);
+  let s = segment_index(wid, nwg, lid);
+  if (s >= params.count) { return; }
+  let p = segment_coords(s, params.in_height, params.in_width);
+  let rows_oh = covering(p.y, p.y, params.window_h, params.stride_h, params.out_height);
+  let cols_ow = covering(p.z, min(p.z + SEGMENT - 1u, params.in_width - 1u), params.window_w, params.stride_w, params.out_width);
   let in_plane = p.x * params.in_height * params.in_width;
   let out_plane = p.x * params.out_height * params.out_width;
-  var sum = 0.0;
-  for (var oh = windows.x; oh <= windows.y; oh++) {
-    for (var ow = windows.z; ow <= windows.w; ow++) {
-      if (window_argmax(window_start(in_plane, oh, ow)) == i) { sum += dout[out_plane + oh * params.out_width + ow]; }
+  // Lane j is inp[segment + j]; lanes past the row end are never stored.
+  let segment = vec4u(in_plane + p.y * params.in_width + p.z) + LANES;
+  var sum = vec4f(0.0);
+  for (var oh = rows_oh.x; oh <= rows_oh.y; oh++) {
+    for (var ow = cols_ow.x; ow <= cols_ow.y; ow++) {
+      let winner = window_argmax(window_start(in_plane, oh, ow));
+      let d = dout[out_plane + oh * params.out_width + ow];
+      sum += select(vec4f(0.0), vec4f(d), segment == vec4u(winner));
     }
   }
-  dinp[i] = sum;
+  store_dinp(p, sum);
 }

@@ -30,11 +30,14 @@ const shader = withActivations('conv2d.wgsl', conv2dCode);
 
 /** Invocations per workgroup of the blocked kernels and the reduction. */
 const WORKGROUP_SIZE = 64;
-/** Columns per register block in the blocked kernels (one vec4). */
-const COLUMN_BLOCK = 4;
+/** Positions (or taps) per register block in the blocked kernels: two vec4s. */
+const POSITION_BLOCK = 8;
+/** Most channels per register block (the WGSL writes out eight channel lines). */
+const MAX_CHANNEL_BLOCK = 8;
 /** The tiled kernels' C tile (TILE_M x TILE_N, as in the WGSL). */
 const TILE_M = 16;
 const TILE_N = 64;
+const TILE_THREADS = 64;
 /** Split-K aims for about this many invocations in the weight-gradient pass... */
 const SPLIT_K_TARGET_INVOCATIONS = 8192;
 /** ...without chunks of fewer output positions than this... */
@@ -47,15 +50,16 @@ export interface Conv2dOptions {
 }
 
 /**
- * Channels per invocation (1..4) for a blocked kernel over `channels`
- * channels: the block that minimises loads per output block, counting 4
- * column loads plus one weight load per channel, padding a partial block.
+ * Channels per invocation (1..8) for a blocked kernel over `channels`
+ * channels: the block that minimises loads per reduction step over all the
+ * channels (8 position loads plus one weight load per channel, per block;
+ * a partial last block costs as much as a full one).
  */
 export function channelBlock(channels: number): number {
-  let best = 4;
+  let best = 1;
   let bestCost = Infinity;
-  for (const c of [4, 3, 2, 1]) {
-    const cost = Math.ceil(channels / c) * (COLUMN_BLOCK + c);
+  for (let c = MAX_CHANNEL_BLOCK; c >= 1; c--) {
+    const cost = Math.ceil(channels / c) * (POSITION_BLOCK + c);
     if (cost < bestCost) {
       best = c;
       bestCost = cost;
@@ -79,8 +83,8 @@ export function conv2dSplitK(g: Conv2dGeometry, variant: KernelVariant = 'blocke
   const rows = g.batch * g.outHeight;
   const invocationsPerChunk =
     variant === 'tiled'
-      ? Math.ceil(g.outChannels / TILE_M) * Math.ceil((taps + 1) / TILE_N) * TILE_M * (TILE_N / COLUMN_BLOCK)
-      : Math.ceil(g.outChannels / channelBlock(g.outChannels)) * Math.ceil((taps + 1) / COLUMN_BLOCK);
+      ? Math.ceil(g.outChannels / TILE_M) * Math.ceil((taps + 1) / TILE_N) * TILE_THREADS
+      : Math.ceil(g.outChannels / channelBlock(g.outChannels)) * Math.ceil((taps + 1) / POSITION_BLOCK);
   const wanted = Math.ceil(SPLIT_K_TARGET_INVOCATIONS / invocationsPerChunk);
   const byPositions = Math.max(1, Math.floor((rows * g.outWidth) / SPLIT_K_MIN_POSITIONS));
   const byScratch = Math.max(1, Math.floor(SPLIT_K_MAX_SCRATCH_BYTES / (4 * partialsPerChunk)));
@@ -147,9 +151,9 @@ const describeGeometry = (g: Conv2dGeometry): string =>
 /** Tiles of the tiled kernels' C = A B (M x N), linearised into a folded grid. */
 const gemmTiles = (m: number, n: number): number => Math.ceil(m / TILE_M) * Math.ceil(n / TILE_N);
 
-/** Blocked work items: channel blocks x rows x 4-column blocks. */
-const blockedItems = (channels: number, rows: number, width: number): number =>
-  Math.ceil(channels / channelBlock(channels)) * rows * Math.ceil(width / COLUMN_BLOCK);
+/** Blocked work items: channel blocks x blocks of 8 flattened positions. */
+const blockedItems = (channels: number, positions: number): number =>
+  Math.ceil(channels / channelBlock(channels)) * Math.ceil(positions / POSITION_BLOCK);
 
 export async function conv2dForward(
   cache: KernelCache,
@@ -169,7 +173,7 @@ export async function conv2dForward(
     const kernel = await cache.get(shader, 'conv2d_forward_tiled', { ACTIVATION: ACTIVATION_CODES[activation] });
     return [makeDispatch(cache.device, kernel, { uniforms: conv2dUniforms(g, tiles), buffers, workgroups: grid1d(cache.device, tiles, 1), label })];
   }
-  const items = blockedItems(g.outChannels, g.batch * g.outHeight, g.outWidth);
+  const items = blockedItems(g.outChannels, g.batch * g.outHeight * g.outWidth);
   const kernel = await cache.get(shader, 'conv2d_forward', { ACTIVATION: ACTIVATION_CODES[activation], WORKGROUP_SIZE, CH_BLOCK: channelBlock(g.outChannels) });
   return [makeDispatch(cache.device, kernel, { uniforms: conv2dUniforms(g, items), buffers, workgroups: grid1d(cache.device, items, WORKGROUP_SIZE), label })];
 }
@@ -198,7 +202,7 @@ async function weightGradDispatches(
       });
     } else {
       const block = channelBlock(g.outChannels);
-      const items = split.chunks * Math.ceil(g.outChannels / block) * Math.ceil((taps + 1) / COLUMN_BLOCK);
+      const items = split.chunks * Math.ceil(g.outChannels / block) * Math.ceil((taps + 1) / POSITION_BLOCK);
       const kernel = await cache.get(shader, 'conv2d_backward_weight', { WORKGROUP_SIZE, CH_BLOCK: block });
       first = makeDispatch(cache.device, kernel, {
         uniforms: conv2dUniforms(g, items, split),
@@ -235,7 +239,7 @@ async function inputGradDispatch(
     const kernel = await cache.get(shader, 'conv2d_backward_input_tiled');
     return makeDispatch(cache.device, kernel, { uniforms: conv2dUniforms(g, tiles), buffers, workgroups: grid1d(cache.device, tiles, 1), label });
   }
-  const items = blockedItems(g.inChannels, g.batch * g.inHeight, g.inWidth);
+  const items = blockedItems(g.inChannels, g.batch * g.inHeight * g.inWidth);
   const kernel = await cache.get(shader, 'conv2d_backward_input', { WORKGROUP_SIZE, CH_BLOCK: channelBlock(g.inChannels) });
   return makeDispatch(cache.device, kernel, { uniforms: conv2dUniforms(g, items), buffers, workgroups: grid1d(cache.device, items, WORKGROUP_SIZE), label });
 }

@@ -5,9 +5,10 @@
  * Pooling is 'valid' and the stride defaults to the window (pool2dGeometry);
  * windows may overlap or leave gaps.
  *
- * Each op is one dispatch with one invocation per element it writes. The
- * backward pass is in gather form (each dinp element sums the windows that
- * cover it), so overlapping windows need no atomics, and it OVERWRITES dinp.
+ * Each op is one dispatch; each invocation writes a segment of up to 4
+ * consecutive elements of one row of its output. The backward pass is in
+ * gather form (each dinp element sums the windows that cover it), so
+ * overlapping windows need no atomics, and it OVERWRITES dinp.
  * Max pooling recomputes each window's argmax from the forward input (the
  * first maximum in row-major window order, as the CPU reference does)
  * instead of storing indices.
@@ -15,13 +16,18 @@
 import poolCode from '../../shaders/pool.wgsl?raw';
 import { GpuLimitError } from '../gpu/errors.ts';
 import { pool2dGeometry, ShapeError, type Pool2dGeometry } from '../geometry.ts';
-import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache } from './kernel.ts';
+import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, type ShaderSource } from './kernel.ts';
 
-const shader = { name: 'pool.wgsl', code: poolCode };
+const shader: ShaderSource = { name: 'pool.wgsl', code: poolCode };
 
 export type PoolMode = 'avg' | 'max';
 
-const WORKGROUP_SIZE = 256;
+const WORKGROUP_SIZE = 64;
+/** Elements of one row each invocation writes (SEGMENT in the WGSL: a vec4f). */
+const SEGMENT = 4;
+
+/** Invocations for tensors of `rows` rows (all planes) of `width` elements. */
+const segments = (rows: number, width: number): number => rows * Math.ceil(width / SEGMENT);
 
 /** Throws unless `g` is a geometry pool2dGeometry would produce (positive sizes, consistent output). */
 function checkGeometry(g: Pool2dGeometry): void {
@@ -55,7 +61,7 @@ const sizes = (g: Pool2dGeometry) => ({
   out: g.batch * g.channels * g.outHeight * g.outWidth,
 });
 
-/** The uniform struct: the geometry plus the number of elements this dispatch writes. */
+/** The uniform struct: the geometry plus the number of segments this dispatch writes. */
 function poolUniforms(g: Pool2dGeometry, count: number): Record<string, number> {
   return {
     count,
@@ -80,12 +86,13 @@ export async function poolForward(cache: KernelCache, mode: PoolMode, g: Pool2dG
   const entry = `${mode}_pool_forward`;
   requireElements(entry, 'out', io.out, n.out);
   requireElements(entry, 'inp', io.inp, n.inp);
+  const count = segments(g.batch * g.channels * g.outHeight, g.outWidth);
   const kernel = await cache.get(shader, entry, { WORKGROUP_SIZE });
   return [
     makeDispatch(cache.device, kernel, {
-      uniforms: poolUniforms(g, n.out),
+      uniforms: poolUniforms(g, count),
       buffers: { out: io.out, inp: io.inp },
-      workgroups: grid1d(cache.device, n.out, WORKGROUP_SIZE),
+      workgroups: grid1d(cache.device, count, WORKGROUP_SIZE),
       label: `${entry}(${describeGeometry(g)})`,
     }),
   ];
@@ -112,12 +119,13 @@ export async function poolBackward(
     requireElements(entry, 'inp', io.inp, n.inp);
     buffers.inp = io.inp;
   }
+  const count = segments(g.batch * g.channels * g.inHeight, g.inWidth);
   const kernel = await cache.get(shader, entry, { WORKGROUP_SIZE });
   return [
     makeDispatch(cache.device, kernel, {
-      uniforms: poolUniforms(g, n.inp),
+      uniforms: poolUniforms(g, count),
       buffers,
-      workgroups: grid1d(cache.device, n.inp, WORKGROUP_SIZE),
+      workgroups: grid1d(cache.device, count, WORKGROUP_SIZE),
       label: `${entry}(${describeGeometry(g)})`,
     }),
   ];

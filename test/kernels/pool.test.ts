@@ -25,6 +25,8 @@ const CASES: Case[] = [
   { name: 'non-square 2x3 s1x2', batch: 2, channels: 3, inHeight: 7, inWidth: 11, window: [2, 3], stride: [1, 2] },
   // Stride larger than the window: elements between windows get no gradient.
   { name: 'gaps 2x2 s3', batch: 2, channels: 3, inHeight: 11, inWidth: 10, window: 2, stride: 3 },
+  // Rows narrower than a 4-element segment: lanes past the row end must not leak into the next row.
+  { name: 'narrow 5x3', batch: 2, channels: 3, inHeight: 5, inWidth: 3, window: 2, stride: 1 },
   { name: 'global 5x4', batch: 3, channels: 2, inHeight: 5, inWidth: 4, window: [5, 4] },
   { name: 'large', batch: 256, channels: 16, inHeight: 28, inWidth: 28, window: 2 },
 ];
@@ -94,7 +96,7 @@ describe('pooling kernels match the CPU reference', () => {
   it('max pool routes tied gradients to the first maximum in row-major window order', async () => {
     const gpu = await testGpu();
     const cache = new KernelCache(gpu.device);
-    for (const name of ['lenet pool1', 'variant pool2', 'overlap 3x3 s2', 'overlap 3x3 s1', 'non-square 2x3 s1x2']) {
+    for (const name of ['lenet pool1', 'variant pool2', 'overlap 3x3 s2', 'overlap 3x3 s1', 'non-square 2x3 s1x2', 'narrow 5x3']) {
       const g = pool2dGeometry(CASES.find((c) => c.name === name)!);
       const n = sizesOf(g);
       const seed = 5000 + n.inp;

@@ -1,7 +1,7 @@
 /**
  * Task D: the float32 CPU reference network learns LeNet-5 on real MNIST.
- * A few thousand training images, Adam, then accuracy on held-out test
- * images. This is the end-to-end proof that the reference kernels, loss and
+ * The first 4,500 training images for 2 epochs (batch 32, Adam lr 0.003),
+ * then accuracy on the first 1,000 images of the test split, never trained on. This is the end-to-end proof that the reference kernels, loss and
  * optimizer are right together, and the accuracy bar the GPU engine must
  * also clear.
  */
@@ -15,11 +15,13 @@ import { ReferenceNetwork } from '../../src/reference/network.ts';
 import { createAdam } from '../../src/reference/optim.ts';
 import { createRng } from '../../src/util/random.ts';
 
-const TRAIN = Number(process.env.REF_TRAIN ?? 3000);
+// ~280 Adam steps: about 30 s on the 2-core dev machine. The REF_* variables
+// are for longer manual runs; the defaults are what CI checks.
+const TRAIN = Number(process.env.REF_TRAIN ?? 4500);
 const TEST = 1000;
 const BATCH = Number(process.env.REF_BATCH ?? 32);
 const EPOCHS = Number(process.env.REF_EPOCHS ?? 2);
-const LEARNING_RATE = Number(process.env.REF_LR ?? 0.002);
+const LEARNING_RATE = Number(process.env.REF_LR ?? 0.003);
 const SEED = 1234;
 
 /** Images [start, start + count) of a dataset as floats in [0, 1]. */
