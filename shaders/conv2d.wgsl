@@ -7,31 +7,36 @@
 // Layout: inp (B, Cin, H, W) and out (B, Cout, OH, OW) are NCHW; weight is
 // OIHW (Cout, Cin, KH, KW), so weight row co is one contiguous run of
 // K = Cin*KH*KW values; bias is (Cout). Reads that fall outside the input are
-// zero: no padded copy of the input exists, every load is bounds-checked
-// (index clamped into range, value selected to 0). pad_top/pad_left carry
-// Keras 'same' padding, including the extra row/column after for even kernels.
+// zero: no padded copy of the input exists; each load's index is clamped into
+// the tensor and its value selected to 0 when the tap is outside. pad_top and
+// pad_left carry Keras 'same' padding (an even kernel pads more after).
 //
 // Every sum is accumulated in registers in a fixed order and stored once, so
 // results are bit-identical run to run. The backward entry points OVERWRITE
-// their gradient outputs (dinp, dweight, dbias, the partial sums); nothing
-// accumulates across dispatches.
+// their outputs (dinp, dweight, dbias, the partial sums); nothing accumulates
+// across dispatches. dout is the gradient w.r.t. the PRE-activation output.
 //
 // Two variants of each pass (the TypeScript side picks one):
 //
-// 'blocked' (fast on CPU adapters such as SwiftShader, where barriers are
-// costly): no workgroup memory. Each invocation owns a register block of
-// 4 consecutive columns x CH_BLOCK (1..4) channels, held in up to four vec4
-// accumulators, so every input load feeds CH_BLOCK multiply-adds and every
-// weight load feeds four.
-//   conv2d_forward:          4 output columns of row (b, oh), CH_BLOCK output channels.
-//   conv2d_backward_input:   4 input columns of row (b, ih), CH_BLOCK input channels;
-//                            gather form: each dinp element sums the outputs its
-//                            taps reached (oh = (ih + pad_top - kh) / stride_h when
-//                            that divides), so there is no scatter and no atomics.
-//   conv2d_backward_weight:  4 consecutive "taps" n = (ci, kh, kw) flattened, plus a
-//                            virtual tap n = K whose input is 1 (that column is dbias),
-//                            x CH_BLOCK output channels, summed over one chunk of
-//                            output rows (b, oh): split-K, see below.
+// 'blocked' (for CPU adapters such as SwiftShader, where barriers are costly
+// and every load is a 4-lane gather): no workgroup memory, no barriers. Each
+// invocation owns a register block of CH_BLOCK (1..8) channels x 8 positions,
+// two vec4 accumulators per channel, so each reduction step loads 8
+// activations and CH_BLOCK weights for 8 x CH_BLOCK multiply-adds.
+//   conv2d_forward:          output channels x output positions n = (oh*OW + ow)*B + b,
+//                            reduced over (kh, kw, ci).
+//   conv2d_backward_input:   input channels x input positions n = (ih*W + iw)*B + b,
+//                            reduced over (kh, kw, co) in gather form: input
+//                            (ih, iw) took tap (kh, kw) from output
+//                            ((ih + pad_top - kh) / stride_h, (iw + pad_left - kw) / stride_w)
+//                            when both divide exactly and land in range, so there
+//                            is no scatter and no atomics.
+//   conv2d_backward_weight:  output channels x taps n = (ci*KH + kh)*KW + kw, plus a
+//                            virtual tap n = K whose input is 1 (its sum is dbias),
+//                            reduced over one chunk of output rows (b, oh): split-K.
+// Positions are batch-minor, so with B a multiple of 8 the 8 positions of a
+// block share one pixel: they take the same taps, and a tap that falls in the
+// padding for the whole block is skipped, not computed as zeros.
 //
 // 'tiled' (for real GPUs): implicit GEMM with workgroup-memory tiles, as in
 // tfjs-backend-webgpu. A 64-invocation workgroup computes a TILE_M x TILE_N
@@ -100,12 +105,17 @@ fn linear_invocation(wid: vec3u, nwg: vec3u, lid: u32) -> i32 {
   return i32((wid.x + wid.y * nwg.x) * WORKGROUP_SIZE + lid);
 }
 
-fn gather_inp(at: vec4i) -> vec4f {
-  return vec4f(inp[at.x], inp[at.y], inp[at.z], inp[at.w]);
+// Four elements, lane j reading index at[j] where ok[j] and 0 elsewhere. The
+// index is clamped to the tensor's last element so a lane outside the input
+// still reads in range; its value is then discarded.
+fn gather_inp(at: vec4i, ok: vec4<bool>, last: i32) -> vec4f {
+  let i = clamp(at, vec4i(0), vec4i(last));
+  return select(vec4f(0.0), vec4f(inp[i.x], inp[i.y], inp[i.z], inp[i.w]), ok);
 }
 
-fn gather_dout(at: vec4i) -> vec4f {
-  return vec4f(dout[at.x], dout[at.y], dout[at.z], dout[at.w]);
+fn gather_dout(at: vec4i, ok: vec4<bool>, last: i32) -> vec4f {
+  let i = clamp(at, vec4i(0), vec4i(last));
+  return select(vec4f(0.0), vec4f(dout[i.x], dout[i.y], dout[i.z], dout[i.w]), ok);
 }
 
 // 0 <= i < size, lane by lane (one unsigned compare: negative i wraps above size).
@@ -124,12 +134,11 @@ fn exact_quotient(t: vec4i, s: i32, inv_s: f32) -> vec4i {
 // ---------------------------------------------------------------- blocked
 //
 // A register block is CH_BLOCK channels x 8 consecutive flattened positions,
-// held as two vec4 accumulators per channel (lo: positions 0-3, hi: 4-7).
-// Each step of the reduction loads 8 activations and CH_BLOCK weights (one
-// gather each on a CPU adapter, where every load costs about as much as a
-// whole SIMD multiply-add block) for 8 x CH_BLOCK multiply-adds. The channel
-// lines are written out, guarded by the CH_BLOCK constant, because a loop over
-// an accumulator array would put the block in memory on CPU adapters.
+// held as two vec4 accumulators per channel (lo: positions 0-3, hi: 4-7):
+// a0/b0 for the block's first channel, a1/b1 for the next, and so on. The
+// eight channel lines are written out, each guarded by the CH_BLOCK constant,
+// rather than looping over an accumulator array: a dynamically indexed array
+// would live in memory, not registers, on a CPU adapter.
 
 // Position n and n+4 for the block starting at n0, clamped into [0, count):
 // a partial last block recomputes the last position and never stores it.
@@ -148,7 +157,7 @@ fn store_output_block(lo: vec4f, hi: vec4f, co: i32, out_at: array<vec4i, 2>, n0
   }
 }
 
-// conv2d_forward: CH_BLOCK output channels x 8 output positions n = (b*OH + oh)*OW + ow.
+// conv2d_forward: CH_BLOCK output channels x 8 output positions n = (oh*OW + ow)*B + b.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn conv2d_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let item = linear_invocation(wid, nwg, lid);
@@ -168,15 +177,18 @@ fn conv2d_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
   let co0 = (item / n_blocks) * i32(CH_BLOCK);
 
   let n = block_positions(n0, count);
-  let pix_lo = n[0] % out_plane;
-  let pix_hi = n[1] % out_plane;
+  let b_lo = n[0] % params.batch;
+  let b_hi = n[1] % params.batch;
+  let pix_lo = n[0] / params.batch;
+  let pix_hi = n[1] / params.batch;
   let ih0_lo = (pix_lo / OW) * params.stride_h - params.pad_top;
   let ih0_hi = (pix_hi / OW) * params.stride_h - params.pad_top;
   let iw0_lo = (pix_lo % OW) * params.stride_w - params.pad_left;
   let iw0_hi = (pix_hi % OW) * params.stride_w - params.pad_left;
   // Tap (ci, kh, kw) reads inp[corner + ci*plane + kh*W + kw] (when inside).
-  let corner_lo = (n[0] / out_plane) * Cin * plane + ih0_lo * W + iw0_lo;
-  let corner_hi = (n[1] / out_plane) * Cin * plane + ih0_hi * W + iw0_hi;
+  let inp_last = params.batch * Cin * plane - 1;
+  let corner_lo = b_lo * Cin * plane + ih0_lo * W + iw0_lo;
+  let corner_hi = b_hi * Cin * plane + ih0_hi * W + iw0_hi;
   // Weight rows of the block's channels; rows past the last channel re-read it (never stored).
   let K = Cin * taps;
   let last = params.out_channels - 1;
@@ -208,8 +220,8 @@ fn conv2d_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
       let at_hi = corner_hi + (kh * W + kw);
       let tap = kh * KW + kw;
       for (var ci = 0; ci < Cin; ci++) {
-        let x_lo = select(vec4f(0.0), gather_inp(at_lo + ci * plane), ok_lo);
-        let x_hi = select(vec4f(0.0), gather_inp(at_hi + ci * plane), ok_hi);
+        let x_lo = gather_inp(at_lo + ci * plane, ok_lo, inp_last);
+        let x_hi = gather_inp(at_hi + ci * plane, ok_hi, inp_last);
         let k = ci * taps + tap;
         let w0 = weight[r0 + k]; a0 += w0 * x_lo; b0 += w0 * x_hi;
         if (CH_BLOCK > 1u) { let w = weight[r1 + k]; a1 += w * x_lo; b1 += w * x_hi; }
@@ -224,7 +236,7 @@ fn conv2d_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
   }
   // Output element of position n in channel 0; channel co adds co * out_plane.
   let Cout = params.out_channels;
-  let out_at = array<vec4i, 2>((n[0] / out_plane) * Cout * out_plane + pix_lo, (n[1] / out_plane) * Cout * out_plane + pix_hi);
+  let out_at = array<vec4i, 2>(b_lo * Cout * out_plane + pix_lo, b_hi * Cout * out_plane + pix_hi);
   store_output_block(a0, b0, co0, out_at, n0, count);
   if (CH_BLOCK > 1u) { store_output_block(a1, b1, co0 + 1, out_at, n0, count); }
   if (CH_BLOCK > 2u) { store_output_block(a2, b2, co0 + 2, out_at, n0, count); }
@@ -244,7 +256,7 @@ fn store_dinp_block(lo: vec4f, hi: vec4f, ci: i32, dinp_at: array<vec4i, 2>, n0:
   }
 }
 
-// conv2d_backward_input: CH_BLOCK input channels x 8 input positions n = (b*H + ih)*W + iw.
+// conv2d_backward_input: CH_BLOCK input channels x 8 input positions n = (ih*W + iw)*B + b.
 // Tap (kh, kw) of input position (ih, iw) came from output (oh, ow) =
 // ((ih + pad_top - kh) / stride_h, (iw + pad_left - kw) / stride_w) when both divide and are in range.
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -268,14 +280,17 @@ fn conv2d_backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
   let ci0 = (item / n_blocks) * i32(CH_BLOCK);
 
   let n = block_positions(n0, count);
-  let pix_lo = n[0] % plane;
-  let pix_hi = n[1] % plane;
+  let b_lo = n[0] % params.batch;
+  let b_hi = n[1] % params.batch;
+  let pix_lo = n[0] / params.batch;
+  let pix_hi = n[1] / params.batch;
   let th0_lo = pix_lo / W + params.pad_top;
   let th0_hi = pix_hi / W + params.pad_top;
   let tw0_lo = pix_lo % W + params.pad_left;
   let tw0_hi = pix_hi % W + params.pad_left;
-  let image_lo = (n[0] / plane) * Cout * out_plane;
-  let image_hi = (n[1] / plane) * Cout * out_plane;
+  let image_lo = b_lo * Cout * out_plane;
+  let image_hi = b_hi * Cout * out_plane;
+  let dout_last = params.batch * Cout * out_plane - 1;
   let inv_sh = 1.0 / f32(sh);
   let inv_sw = 1.0 / f32(sw);
   // weight[co, ci, tap] = weight[co * Cin * taps + ci * taps + tap].
@@ -316,8 +331,8 @@ fn conv2d_backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
       let at_hi = row_hi + ow_hi;
       let tap = kh * KW + kw;
       for (var co = 0; co < Cout; co++) {
-        let d_lo = select(vec4f(0.0), gather_dout(at_lo + co * out_plane), ok_lo);
-        let d_hi = select(vec4f(0.0), gather_dout(at_hi + co * out_plane), ok_hi);
+        let d_lo = gather_dout(at_lo + co * out_plane, ok_lo, dout_last);
+        let d_hi = gather_dout(at_hi + co * out_plane, ok_hi, dout_last);
         let k = co * co_stride + tap;
         let w0 = weight[r0 + k]; a0 += w0 * d_lo; b0 += w0 * d_hi;
         if (CH_BLOCK > 1u) { let w = weight[r1 + k]; a1 += w * d_lo; b1 += w * d_hi; }
@@ -330,7 +345,7 @@ fn conv2d_backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
       }
     }
   }
-  let dinp_at = array<vec4i, 2>((n[0] / plane) * Cin * plane + pix_lo, (n[1] / plane) * Cin * plane + pix_hi);
+  let dinp_at = array<vec4i, 2>(b_lo * Cin * plane + pix_lo, b_hi * Cin * plane + pix_hi);
   store_dinp_block(a0, b0, ci0, dinp_at, n0, count);
   if (CH_BLOCK > 1u) { store_dinp_block(a1, b1, ci0 + 1, dinp_at, n0, count); }
   if (CH_BLOCK > 2u) { store_dinp_block(a2, b2, ci0 + 2, dinp_at, n0, count); }
@@ -397,6 +412,7 @@ fn conv2d_backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
   let d6 = min(co0 + 6, last) * out_plane;
   let d7 = min(co0 + 7, last) * out_plane;
 
+  let inp_last = params.batch * params.in_channels * H * W - 1;
   let row_begin = chunk * params.chunk_rows;
   let row_end = min(row_begin + params.chunk_rows, params.batch * OH);
   var b = row_begin / OH;
@@ -421,8 +437,8 @@ fn conv2d_backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
     var iw_lo = kw_lo - params.pad_left;
     var iw_hi = kw_hi - params.pad_left;
     for (var ow = 0; ow < OW; ow++) {
-      let x_lo = select(select(vec4f(0.0), gather_inp(row_lo + iw_lo), row_ok_lo & inside(iw_lo, W)), vec4f(1.0), bias_lo);
-      let x_hi = select(select(vec4f(0.0), gather_inp(row_hi + iw_hi), row_ok_hi & inside(iw_hi, W)), vec4f(1.0), bias_hi);
+      let x_lo = select(gather_inp(row_lo + iw_lo, row_ok_lo & inside(iw_lo, W), inp_last), vec4f(1.0), bias_lo);
+      let x_hi = select(gather_inp(row_hi + iw_hi, row_ok_hi & inside(iw_hi, W), inp_last), vec4f(1.0), bias_hi);
       let at = out_row + ow;
       let g0 = dout[at + d0]; a0 += g0 * x_lo; b0 += g0 * x_hi;
       if (CH_BLOCK > 1u) { let g = dout[at + d1]; a1 += g * x_lo; b1 += g * x_hi; }

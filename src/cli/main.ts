@@ -1,37 +1,52 @@
 #!/usr/bin/env node
 /**
  * The lenet-gpu command line. Subcommands live in their own files; this one
- * only dispatches and turns errors into a message and a non-zero exit.
+ * only dispatches and turns errors into a message and an exit code: 2 for
+ * usage errors (with usage), 1 for everything else.
  */
+import { EVALUATE_USAGE, runEvaluateCommand } from './evaluate-command.ts';
 import { UsageError } from './options.ts';
+import { PREDICT_USAGE, runPredictCommand } from './predict-command.ts';
 import { runSmokeCommand } from './smoke-command.ts';
-import { runTrainCommand } from './train-command.ts';
+import { runSummaryCommand, SUMMARY_USAGE } from './summary-command.ts';
+import { runTrainCommand, TRAIN_USAGE } from './train-command.ts';
 
 const USAGE = `usage: lenet-gpu <command> [options]
 
 commands:
   train       train a model (default: classic LeNet-5) on MNIST on the GPU, then evaluate
+  evaluate    test-set metrics of a saved checkpoint
+  predict     class probabilities for test images or an image file
+  summary     layers, output shapes and parameter counts of a preset or spec
   smoke       get a WebGPU device, print what it is, run a tiny compute check
 
 Run lenet-gpu <command> --help for a command's options.
 `;
 
+const commands: Record<string, { run: (args: string[]) => number | Promise<number>; usage: string }> = {
+  train: { run: runTrainCommand, usage: TRAIN_USAGE },
+  evaluate: { run: runEvaluateCommand, usage: EVALUATE_USAGE },
+  predict: { run: runPredictCommand, usage: PREDICT_USAGE },
+  summary: { run: runSummaryCommand, usage: SUMMARY_USAGE },
+  smoke: { run: runSmokeCommand, usage: 'usage: lenet-gpu smoke\n' },
+};
+
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'smoke':
-      return runSmokeCommand(rest);
-    case 'train':
-      return runTrainCommand(rest);
-    case undefined:
-    case '-h':
-    case '--help':
-      process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      process.stderr.write(`unknown command "${command}"\n${USAGE}`);
-      return 2;
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help') {
+    process.stdout.write(USAGE);
+    return name === undefined ? 2 : 0;
   }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`unknown command "${name}"\n${USAGE}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.usage);
+    return 0;
+  }
+  return command.run(rest);
 }
 
 main(process.argv.slice(2)).then(

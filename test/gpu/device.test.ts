@@ -1,9 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatAdapterReport } from '../../src/gpu/device.ts';
 import { runSmokeCheck } from '../../src/gpu/smoke.ts';
+import { buildCli, runCli } from '../helpers/cli.ts';
 import { testGpu } from '../helpers/gpu.ts';
 
 describe('requestGpu in Node', () => {
@@ -36,27 +34,19 @@ describe('requestGpu in Node', () => {
 });
 
 describe('the CLI smoke command', () => {
-  let cli = '';
   beforeAll(() => {
-    // Inside the project so the bundle resolves node_modules (webgpu) like the real CLI.
-    mkdirSync('test-output', { recursive: true });
-    const outDir = mkdtempSync(join('test-output', 'cli-'));
-    execFileSync('npx', ['vite', 'build', '--ssr', 'src/cli/main.ts', '--outDir', outDir, '--logLevel', 'error'], { stdio: 'pipe' });
-    cli = resolve(outDir, 'main.js');
+    buildCli();
   });
 
   it('prints the adapter and passes on the machine adapter', () => {
-    const run = spawnSync(process.execPath, [cli, 'smoke'], { encoding: 'utf8' });
+    const run = runCli(['smoke']);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/adapter: /);
     expect(run.stdout).toMatch(/smoke check passed: 1000 elements/);
   });
 
   it('without a usable Vulkan driver fails with the cause and the fix, not a crash', () => {
-    const run = spawnSync(process.execPath, [cli, 'smoke'], {
-      encoding: 'utf8',
-      env: { ...process.env, LENET_GPU_VK_ICD: '/nonexistent/no_such_icd.json', VK_ICD_FILENAMES: '' },
-    });
+    const run = runCli(['smoke'], { ...process.env, LENET_GPU_VK_ICD: '/nonexistent/no_such_icd.json', VK_ICD_FILENAMES: '' });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('No WebGPU adapter was found');
     expect(run.stderr).toContain('apt-get install -y chromium libvulkan1');
@@ -64,7 +54,7 @@ describe('the CLI smoke command', () => {
   });
 
   it('rejects an unknown command with usage and exit 2', () => {
-    const run = spawnSync(process.execPath, [cli, 'frobnicate'], { encoding: 'utf8' });
+    const run = runCli(['frobnicate']);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('unknown command "frobnicate"');
     expect(run.stderr).toContain('usage: lenet-gpu');

@@ -1,0 +1,50 @@
+/**
+ * Per-kernel GPU time from timestamp queries: each dispatch of a recorded
+ * list runs in its own compute pass with timestampWrites at its start and end,
+ * repeated `repeats` times; times are summed per dispatch label. Where the
+ * adapter has no 'timestamp-query' this returns undefined and says so.
+ */
+import type { Dispatch } from '../kernels/kernel.ts';
+
+export interface KernelTime {
+  label: string;
+  /** Mean GPU time per replay of the list, milliseconds. */
+  ms: number;
+  share: number;
+}
+
+export async function profileDispatches(device: GPUDevice, dispatches: readonly Dispatch[], repeats = 5): Promise<KernelTime[] | undefined> {
+  if (!device.features.has('timestamp-query')) return undefined;
+  const n = dispatches.length;
+  const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
+  const resolve = device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const read = device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+  const totals = new Float64Array(n);
+  try {
+    for (let r = 0; r < repeats; r++) {
+      const encoder = device.createCommandEncoder({ label: 'profile' });
+      dispatches.forEach((d, i) => {
+        const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+        pass.setPipeline(d.kernel.pipeline);
+        pass.setBindGroup(0, d.bindGroup);
+        pass.dispatchWorkgroups(...d.workgroups);
+        pass.end();
+      });
+      encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
+      encoder.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
+      device.queue.submit([encoder.finish()]);
+      await read.mapAsync(GPUMapMode.READ);
+      const stamps = new BigUint64Array(read.getMappedRange().slice(0));
+      read.unmap();
+      for (let i = 0; i < n; i++) totals[i] += Number(stamps[2 * i + 1] - stamps[2 * i]) / 1e6;
+    }
+  } finally {
+    querySet.destroy();
+    resolve.destroy();
+    read.destroy();
+  }
+  const byLabel = new Map<string, number>();
+  dispatches.forEach((d, i) => byLabel.set(d.label, (byLabel.get(d.label) ?? 0) + totals[i] / repeats));
+  const sum = [...byLabel.values()].reduce((a, b) => a + b, 0);
+  return [...byLabel.entries()].map(([label, ms]) => ({ label, ms, share: ms / sum }));
+}

