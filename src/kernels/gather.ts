@@ -9,7 +9,7 @@
  * images (B, imageSize) f32 and batchLabels (B) u32 are written.
  */
 import { ShapeError } from '../geometry.ts';
-import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, type ShaderSource } from './kernel.ts';
+import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, type ShaderSource, requireBytes } from './kernel.ts';
 import code from '../../shaders/gather.wgsl?raw';
 
 const shader: ShaderSource = { name: 'gather.wgsl', code };
@@ -32,18 +32,6 @@ export interface GatherIo {
   cursor: BufferResource;
   images: BufferResource;
   batchLabels: BufferResource;
-}
-
-function bytesOf(r: BufferResource): number {
-  return 'buffer' in r ? (r.size ?? r.buffer.size - (r.offset ?? 0)) : r.size;
-}
-
-/** Throws a ShapeError naming every buffer smaller than the op needs. */
-function requireBytes(label: string, needs: Record<string, [BufferResource, number]>): void {
-  const short = Object.entries(needs)
-    .filter(([, [resource, bytes]]) => bytesOf(resource) < bytes)
-    .map(([name, [resource, bytes]]) => `${name} binds ${bytesOf(resource)} bytes but needs ${bytes}`);
-  if (short.length > 0) throw new ShapeError(`${label}: ${short.join('; ')}`);
 }
 
 const wordBytes = (bytes: number): number => Math.ceil(bytes / 4) * 4;

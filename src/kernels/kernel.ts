@@ -11,6 +11,7 @@
  * workgroup count: what the command-encoder graph records, step after step,
  * with no per-step allocation.
  */
+import { ShapeError } from '../geometry.ts';
 import { GpuLimitError, GpuValidationError } from '../gpu/errors.ts';
 import { createBufferFrom } from '../gpu/buffers.ts';
 import { packUniform, reflectEntry, uniformLayout, type EntryReflection } from './reflect.ts';
@@ -115,9 +116,23 @@ export interface DispatchSpec {
 
 const asBinding = (r: BufferResource): GPUBufferBinding => ('buffer' in r ? r : { buffer: r });
 
-function bindingSize(resource: BufferResource): number {
+/** Bytes a resource binds: its size, or the rest of its buffer after the offset. */
+export function bindingSize(resource: BufferResource): number {
   const r = asBinding(resource);
   return r.size ?? r.buffer.size - (r.offset ?? 0);
+}
+
+/** Throws a ShapeError naming every buffer smaller than the op needs (bytes). */
+export function requireBytes(label: string, needs: Record<string, [BufferResource, number]>): void {
+  const short = Object.entries(needs)
+    .filter(([, [resource, bytes]]) => bindingSize(resource) < bytes)
+    .map(([name, [resource, bytes]]) => `${name} binds ${bindingSize(resource)} bytes but needs ${bytes}`);
+  if (short.length > 0) throw new ShapeError(`${label}: ${short.join('; ')}`);
+}
+
+/** requireBytes for one f32 tensor of `elements` values. */
+export function requireElements(op: string, name: string, r: BufferResource, elements: number): void {
+  requireBytes(op, { [name]: [r, elements * 4] });
 }
 
 /** Binds buffers by name and checks workgroup counts and binding sizes against the adapter's limits. */

@@ -9,7 +9,7 @@
  */
 import { ShapeError } from '../geometry.ts';
 import type { MetricTotals } from '../reference/metrics.ts';
-import { makeDispatch, type BufferResource, type Dispatch, type KernelCache, type ShaderSource } from './kernel.ts';
+import { makeDispatch, type BufferResource, type Dispatch, type KernelCache, type ShaderSource, requireBytes } from './kernel.ts';
 import code from '../../shaders/metrics.wgsl?raw';
 
 export type { MetricTotals };
@@ -20,18 +20,6 @@ const shader: ShaderSource = { name: 'metrics.wgsl', code };
 
 /** Bytes of the totals buffer. */
 export const METRICS_TOTALS_BYTES = 16;
-
-function bytesOf(r: BufferResource): number {
-  return 'buffer' in r ? (r.size ?? r.buffer.size - (r.offset ?? 0)) : r.size;
-}
-
-/** Throws a ShapeError naming every buffer smaller than the op needs. */
-function requireBytes(label: string, needs: Record<string, [BufferResource, number]>): void {
-  const short = Object.entries(needs)
-    .filter(([, [resource, bytes]]) => bytesOf(resource) < bytes)
-    .map(([name, [resource, bytes]]) => `${name} binds ${bytesOf(resource)} bytes but needs ${bytes}`);
-  if (short.length > 0) throw new ShapeError(`${label}: ${short.join('; ')}`);
-}
 
 /** Adds the batch's loss sum, correct count, batch size and one step into totals. */
 export async function metricsAccumulate(

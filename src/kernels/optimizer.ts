@@ -17,7 +17,7 @@
 import { ShapeError } from '../geometry.ts';
 import { createBufferFrom } from '../gpu/buffers.ts';
 import type { AdamHyper, SgdHyper } from '../reference/optim.ts';
-import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, type ShaderSource } from './kernel.ts';
+import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, type ShaderSource, requireBytes } from './kernel.ts';
 import code from '../../shaders/optimizer.wgsl?raw';
 
 export type { AdamHyper, SgdHyper };
@@ -92,16 +92,10 @@ function optimizerUniforms(count: number, betas: { beta1: number; beta2: number;
   };
 }
 
-function bytesOf(r: BufferResource): number {
-  return 'buffer' in r ? (r.size ?? r.buffer.size - (r.offset ?? 0)) : r.size;
-}
-
 function checkFlatBuffers(label: string, count: number, buffers: Record<string, BufferResource>): void {
   if (!Number.isInteger(count) || count < 1) throw new ShapeError(`${label}: count must be a positive integer, got ${count}`);
-  const short = Object.entries(buffers)
-    .filter(([name, r]) => bytesOf(r) < (name === 'state' ? OPTIMIZER_STATE_BYTES : count * 4))
-    .map(([name, r]) => `${name} binds ${bytesOf(r)} bytes but needs ${name === 'state' ? OPTIMIZER_STATE_BYTES : count * 4}`);
-  if (short.length > 0) throw new ShapeError(`${label}: ${short.join('; ')}`);
+  const needs = Object.entries(buffers).map(([name, r]): [string, [BufferResource, number]] => [name, [r, name === 'state' ? OPTIMIZER_STATE_BYTES : count * 4]]);
+  requireBytes(label, Object.fromEntries(needs));
 }
 
 /** The same flat buffers as the vec4 body sees them (whole quads) and as the scalar tail does. */

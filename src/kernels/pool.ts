@@ -16,7 +16,7 @@
 import poolCode from '../../shaders/pool.wgsl?raw';
 import { GpuLimitError } from '../gpu/errors.ts';
 import { pool2dGeometry, ShapeError, type Pool2dGeometry } from '../geometry.ts';
-import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, type ShaderSource } from './kernel.ts';
+import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, type ShaderSource, requireElements } from './kernel.ts';
 
 const shader: ShaderSource = { name: 'pool.wgsl', code: poolCode };
 
@@ -44,16 +44,6 @@ function checkGeometry(g: Pool2dGeometry): void {
   }
   const inputs = g.batch * g.channels * g.inHeight * g.inWidth;
   if (inputs >= 2 ** 32) throw new GpuLimitError(`pool: a tensor of ${inputs} elements is beyond 32-bit indexing; use a smaller batch`);
-}
-
-function bindingBytes(r: BufferResource): number {
-  return 'buffer' in r ? (r.size ?? r.buffer.size - (r.offset ?? 0)) : r.size;
-}
-
-function requireElements(op: string, name: string, r: BufferResource, elements: number): void {
-  if (bindingBytes(r) < elements * 4) {
-    throw new ShapeError(`${op}: buffer "${name}" holds ${bindingBytes(r) / 4} floats, needs ${elements}`);
-  }
 }
 
 const sizes = (g: Pool2dGeometry) => ({

@@ -8,7 +8,7 @@
  * its loss is NaN, its correct flag 0 and its dlogits probs/B.
  */
 import { ShapeError } from '../geometry.ts';
-import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, type ShaderSource } from './kernel.ts';
+import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, type ShaderSource, requireBytes } from './kernel.ts';
 import code from '../../shaders/softmax-xent.wgsl?raw';
 
 const shader: ShaderSource = { name: 'softmax-xent.wgsl', code };
@@ -27,18 +27,6 @@ export interface SoftmaxXentIo {
   dlogits: BufferResource;
   sampleLoss: BufferResource;
   sampleCorrect: BufferResource;
-}
-
-function bytesOf(r: BufferResource): number {
-  return 'buffer' in r ? (r.size ?? r.buffer.size - (r.offset ?? 0)) : r.size;
-}
-
-/** Throws a ShapeError naming every buffer smaller than the op needs. */
-function requireBytes(label: string, needs: Record<string, [BufferResource, number]>): void {
-  const short = Object.entries(needs)
-    .filter(([, [resource, bytes]]) => bytesOf(resource) < bytes)
-    .map(([name, [resource, bytes]]) => `${name} binds ${bytesOf(resource)} bytes but needs ${bytes}`);
-  if (short.length > 0) throw new ShapeError(`${label}: ${short.join('; ')}`);
 }
 
 function checkDims(label: string, d: SoftmaxDims): void {
