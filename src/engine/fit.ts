@@ -14,11 +14,13 @@
  */
 import type { ImageDataset } from '../data/dataset.ts';
 import { shuffledIndices } from '../data/dataset.ts';
+import { GpuDeviceLostError } from '../gpu/errors.ts';
 import type { Totals } from '../kernels/metrics.ts';
 import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.ts';
 import type { Model } from './model.ts';
 import { recordEvalPass, recordTrainPass, type RecordedPass } from './passes.ts';
 import { BatchCursor, batchOrder, ResidentDataset } from './resident-dataset.ts';
+import { GpuSnapshot } from './snapshot.ts';
 import { TotalsRing } from './totals-ring.ts';
 
 export interface StepEvent {
@@ -77,6 +79,8 @@ export interface FitOptions {
   earlyStopping?: EarlyStoppingOptions;
   onStep?: (event: StepEvent) => void;
   onEpochEnd?: (log: EpochLog) => void;
+  /** Awaited after each epoch (and its early-stopping bookkeeping): e.g. to take a checkpoint. */
+  afterEpoch?: (log: EpochLog) => Promise<void> | void;
   control?: TrainingControl;
 }
 
@@ -111,10 +115,9 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
   const valCursor = valCount > 0 ? new BatchCursor(device, Math.ceil(valCount / B) * B, 'validation') : undefined;
   const trainRing = new TotalsRing(device, model.trainTotals);
   const evalRing = new TotalsRing(device, model.evalTotals);
-  const snapshot = device.createBuffer({ size: model.graph.params.size, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: 'params snapshot' });
-  const best = stopper?.restoreBestWeights
-    ? device.createBuffer({ size: model.graph.params.size, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: 'best params' })
-    : undefined;
+  // Epoch-start weights and optimizer state: what a numerical failure rolls back to.
+  const epochStart = new GpuSnapshot(device, [model.graph.params, ...model.optimizer.slots, model.optimizer.state], 'epoch start');
+  const best = stopper?.restoreBestWeights ? new GpuSnapshot(device, [model.graph.params], 'best weights') : undefined;
   const passes: RecordedPass[] = [];
   try {
     const trainPass = await recordTrainPass(model, resident, trainCursor);
@@ -124,33 +127,31 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
     const valOrder = Uint32Array.from({ length: valCount }, (_, i) => trainCount + i);
     const seed = options.shuffleSeed ?? model.seed;
 
-    const copy = (from: GPUBuffer, to: GPUBuffer): void => {
-      const encoder = device.createCommandEncoder({ label: 'params copy' });
-      encoder.copyBufferToBuffer(from, 0, to, 0, from.size);
-      device.queue.submit([encoder.finish()]);
-    };
-
     for (let epoch = options.initialEpoch ?? 0; epoch < epochs; epoch++) {
       const order = options.shuffle === false ? Uint32Array.from({ length: trainCount }, (_, i) => i) : shuffledIndices(trainCount, epochSeed(seed, epoch));
       trainCursor.load(batchOrder(order, B, 'wrap'));
-      copy(model.graph.params, snapshot);
+      epochStart.save();
       const started = now();
       let done = 0;
+      let badLossBy: number | undefined;
       const inFlight: Promise<undefined>[] = [];
       while (done < stepsPerEpoch) {
-        if (options.control?.stopRequested) break;
+        if (options.control?.stopRequested || badLossBy !== undefined) break;
         while (options.control?.paused && !options.control.stopRequested) await new Promise((r) => setTimeout(r, 50));
         model.gpu.assertAlive();
         const steps = Math.min(stepsPerSubmit, stepsPerEpoch - done);
         const encoder = device.createCommandEncoder({ label: `epoch ${epoch} steps ${done}+${steps}` });
         trainPass.encode(encoder, steps, done === 0 ? model.resetTrainTotals : []);
-        const read = options.onStep ? trainRing.capture(encoder) : undefined;
+        const read = trainRing.capture(encoder);
         device.queue.submit([encoder.finish()]);
         done += steps;
         if (read) {
           const stepAtCapture = done;
           read().then(
-            (t) => options.onStep?.(stepEvent(epoch, stepAtCapture, stepsPerEpoch, t, B, (now() - started) / 1000)),
+            (t) => {
+              if (!Number.isFinite(t.lossSum)) badLossBy ??= stepAtCapture;
+              else options.onStep?.(stepEvent(epoch, stepAtCapture, stepsPerEpoch, t, B, (now() - started) / 1000));
+            },
             () => undefined, // a lost device surfaces through assertAlive on the next submit
           );
         }
@@ -161,9 +162,12 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
       const seconds = (now() - started) / 1000;
       model.gpu.assertAlive();
       if (!Number.isFinite(totals.lossSum)) {
-        copy(snapshot, model.graph.params);
+        const culprit = await model.firstNonFiniteLayer();
+        epochStart.restore();
+        const by = badLossBy ?? done;
         throw new NumericalError(
-          `the training loss became ${totals.lossSum} in epoch ${epoch + 1} (within its first ${done} steps); the weights were restored to the start of that epoch. Lower the learning rate.`,
+          `the training loss became ${totals.lossSum} in epoch ${epoch + 1} by step ${by}; the first bad values are in ${culprit}. ` +
+            `Training stopped; weights and optimizer state were restored to the start of epoch ${epoch + 1}, the last known good. Lower the learning rate.`,
         );
       }
       const log: EpochLog = {
@@ -186,6 +190,7 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
       }
       history.epochs.push(log);
       options.onEpochEnd?.(log);
+      await options.afterEpoch?.(log);
       if (options.control?.stopRequested) {
         history.stopReason = 'stopped';
         history.notes.push(`stopped by request in epoch ${epoch + 1} after ${done} steps`);
@@ -193,12 +198,12 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
       }
       if (stopper) {
         const decision = stopper.update(epoch + 1, log[stopper.monitor]);
-        if (decision.improved && best) copy(model.graph.params, best);
+        if (decision.improved) best?.save();
         if (decision.stop) {
           history.stopReason = 'early-stopping';
           history.notes.push(`early stopping: ${stopper.monitor} did not improve for ${decision.epochsWithoutImprovement} epoch(s); best ${decision.bestValue.toFixed(4)} at epoch ${decision.bestEpoch}`);
           if (best) {
-            copy(best, model.graph.params);
+            best.restore();
             history.bestEpoch = decision.bestEpoch;
             history.notes.push(`restored the weights of epoch ${decision.bestEpoch}`);
           }
@@ -208,6 +213,13 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
     }
     await device.queue.onSubmittedWorkDone();
     return history;
+  } catch (error) {
+    // A lost device shows up as whatever call failed first (a map, a submit); name the real cause.
+    if (!(error instanceof GpuDeviceLostError) && (await deviceLostSoon(model))) {
+      const info = model.gpu.lostInfo!;
+      throw new GpuDeviceLostError(`the GPU device was lost during training (${info.reason}: ${info.message || 'no message'})`, info.reason);
+    }
+    throw error;
   } finally {
     passes.forEach((p) => p.dispose());
     resident.dispose();
@@ -215,9 +227,16 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
     valCursor?.dispose();
     trainRing.dispose();
     evalRing.dispose();
-    snapshot.destroy();
-    best?.destroy();
+    epochStart.dispose();
+    best?.dispose();
   }
+}
+
+/** Whether the device is lost, or is reported lost within a moment (loss is reported asynchronously). */
+async function deviceLostSoon(model: Model): Promise<boolean> {
+  if (model.gpu.lostInfo) return true;
+  const lost = await Promise.race([model.device.lost.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 200))]);
+  return lost && model.gpu.lostInfo !== undefined;
 }
 
 function stepEvent(epoch: number, step: number, stepsPerEpoch: number, t: Totals, batch: number, elapsed: number): StepEvent {

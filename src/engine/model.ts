@@ -9,6 +9,7 @@
 import type { Gpu } from '../gpu/device.ts';
 import { readF32, STORAGE } from '../gpu/buffers.ts';
 import { inferShapes, type ModelPlan } from '../graph/infer.ts';
+import { checkPlanFitsAdapter } from '../graph/limits.ts';
 import { NetworkGraph } from '../graph/network-graph.ts';
 import { initParameters } from '../graph/params.ts';
 import { alignParams, packedSize, packParams } from '../graph/param-packing.ts';
@@ -61,6 +62,7 @@ export class Model {
     const optimizerConfig = resolveOptimizer(options.optimizer);
     const seed = options.seed ?? 1;
     const variant = options.variant ?? defaultVariant(gpu.report);
+    checkPlanFitsAdapter(plan, gpu.device.limits);
     gpu.assertAlive();
     const cache = new KernelCache(gpu.device);
     const graph = await NetworkGraph.build(cache, plan, { variant });
@@ -105,6 +107,28 @@ export class Model {
   /** Reads the last step's gradients back, packed. */
   async getGradients(): Promise<Float32Array> {
     return packParams(this.graph.layout, await readF32(this.device, this.graph.grads, this.graph.layout.total));
+  }
+
+  /**
+   * After a numerical failure: the first layer, in forward order, whose
+   * parameters or last outputs hold a NaN or an infinity; if none do, the
+   * last layer, whose logits overflowed the loss.
+   */
+  async firstNonFiniteLayer(): Promise<string> {
+    const { graph, plan, device } = this;
+    const params = await readF32(device, graph.params, graph.layout.total);
+    const bad = (values: Float32Array): boolean => values.some((v) => !Number.isFinite(v));
+    for (const [i, layer] of plan.layers.entries()) {
+      for (const t of graph.layout.tensors.filter((t) => t.layer === i)) {
+        if (bad(params.subarray(t.offset, t.offset + t.size))) return `layer ${i} '${layer.name}' (its ${t.name} holds non-finite values)`;
+      }
+      if (bad(await readF32(device, graph.acts[i]))) return `layer ${i} '${layer.name}' (its outputs hold non-finite values)`;
+    }
+    // Everything finite: the loss overflowed on huge logits.
+    const last = plan.layers.length - 1;
+    const logits = await readF32(device, graph.logits);
+    const largest = logits.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    return `layer ${last} '${plan.layers[last].name}' (its logits reach ${largest.toExponential(2)}, overflowing the loss)`;
   }
 
   dispose(): void {
