@@ -34,8 +34,11 @@ function mnistFiles(): Plugin {
   return {
     name: 'lenet-gpu:mnist-files',
     configureServer(server) {
-      server.middlewares.use('/mnist', (req, res, next) => {
-        const name = decodeURIComponent((req.url ?? '/').split('?')[0]).replace(/^\/+/, '');
+      // Any path ending in /mnist/<file>: the page asks relative to itself, at / in `vite`
+      // and at /web/ on the repository-root dev server of the browser tests.
+      server.middlewares.use((req, res, next) => {
+        const match = /\/mnist\/([^/?#]+)(?:[?#].*)?$/.exec(req.url ?? '');
+        const name = match ? decodeURIComponent(match[1]) : '';
         if (!MNIST_FILES.includes(name)) return next();
         const path = join(mnistDataDir(), name);
         res.setHeader('Content-Type', 'application/octet-stream');
@@ -72,6 +75,8 @@ export default defineConfig(({ isSsrBuild, mode }) => {
       testTimeout: 120_000,
       hookTimeout: 120_000,
       maxWorkers: 2,
+      // vitest's summary, then one plain "N passed, N failed" line for any log reader.
+      reporters: ['default', './test/reporters/summary-line.ts'],
     },
   };
 });

@@ -131,13 +131,18 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
       const order = options.shuffle === false ? Uint32Array.from({ length: trainCount }, (_, i) => i) : shuffledIndices(trainCount, epochSeed(seed, epoch));
       trainCursor.load(batchOrder(order, B, 'wrap'));
       epochStart.save();
-      const started = now();
+      let started = now();
       let done = 0;
       let badLossBy: number | undefined;
       const inFlight: Promise<undefined>[] = [];
       while (done < stepsPerEpoch) {
         if (options.control?.stopRequested || badLossBy !== undefined) break;
-        while (options.control?.paused && !options.control.stopRequested) await new Promise((r) => setTimeout(r, 50));
+        if (options.control?.paused) {
+          // Paused time is not training time: leave it out of the epoch's seconds and samples/s.
+          const pausedAt = now();
+          while (options.control.paused && !options.control.stopRequested) await new Promise((r) => setTimeout(r, 50));
+          started += now() - pausedAt;
+        }
         model.gpu.assertAlive();
         const steps = Math.min(stepsPerSubmit, stepsPerEpoch - done);
         const encoder = device.createCommandEncoder({ label: `epoch ${epoch} steps ${done}+${steps}` });

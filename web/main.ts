@@ -1,0 +1,93 @@
+/**
+ * The training page: wires the cards together. Everything GPU-side is the
+ * engine's public API (src/index.ts), the same code the Node CLI runs.
+ *
+ * Start-up: the form takes the preset's recipe, then any URL query settings
+ * (?preset=lenet5-variant&epochs=2&batch=32&trainLimit=2000&testLimit=500);
+ * the GPU and MNIST load in parallel; a model kept in this browser is rebuilt
+ * so the pad predicts at once. `<body data-phase>` and `window.__lenet` say
+ * where the page is (page-state.ts).
+ */
+import { presets, type Gpu, type MnistSplits } from '../src/index.ts';
+import { loadData } from './data-panel.ts';
+import { FilesPanel } from './files-panel.ts';
+import { connectGpu } from './gpu-connect.ts';
+import { ModelSlot } from './model-slot.ts';
+import { recordError, setPhase, state } from './page-state.ts';
+import { PredictPanel } from './predict-panel.ts';
+import { defaultSettings, recipeSettings, settingsFromQuery, writeSettingsToForm, type TrainSettings } from './settings.ts';
+import { TrainPanel } from './train-panel.ts';
+import { byId, errorText, showMessage } from './ui/dom.ts';
+import { SpecEditor } from './ui/spec-editor.ts';
+
+const appError = byId('app-error', HTMLElement);
+window.addEventListener('error', (e) => {
+  showMessage(appError, `Unexpected error: ${e.message}`);
+  recordError(e.message);
+});
+window.addEventListener('unhandledrejection', (e) => {
+  showMessage(appError, `Unexpected error: ${errorText(e.reason)}`);
+  recordError(errorText(e.reason));
+});
+
+const query = new URLSearchParams(location.search);
+const requestedPreset = query.get('preset') ?? 'lenet5';
+const preset = presets[requestedPreset] ? requestedPreset : 'lenet5';
+const form = byId('train-form', HTMLFormElement);
+let initial: TrainSettings = defaultSettings(preset);
+try {
+  initial = settingsFromQuery(query, initial);
+} catch (error) {
+  showMessage(byId('settings-error', HTMLElement), `Ignoring the URL's settings: ${errorText(error)}`);
+}
+writeSettingsToForm(form, initial);
+const batchField = (): number => Number((form.elements.namedItem('batch') as HTMLInputElement).value);
+
+let gpu: Gpu | undefined;
+let data: MnistSplits | undefined;
+const slot = new ModelSlot();
+
+const editor = new SpecEditor(
+  {
+    preset: byId('preset', HTMLSelectElement),
+    json: byId('spec-json', HTMLTextAreaElement),
+    error: byId('spec-error', HTMLElement),
+    summary: byId('model-summary', HTMLElement),
+    paramCount: byId('param-count', HTMLElement),
+  },
+  batchField,
+  (_check, presetChanged) => {
+    // Choosing a preset brings its training recipe along, as `train --preset` does.
+    if (presetChanged) writeSettingsToForm(form, recipeSettings(presetChanged));
+    trainPanel.validate();
+  },
+);
+const files = new FilesPanel(() => gpu, slot, batchField);
+const trainPanel = new TrainPanel({
+  gpu: () => gpu,
+  data: () => data,
+  editor,
+  slot,
+  onTrained: (settings) => void files.keepTrained(settings),
+});
+const predictPanel = new PredictPanel(slot, () => trainPanel.running);
+editor.selectPreset(preset);
+if (requestedPreset !== preset) showMessage(byId('spec-error', HTMLElement), `Unknown preset "${requestedPreset}" in the URL; showing lenet5.`);
+
+async function start(): Promise<void> {
+  const dataLoaded = loadData((image) => predictPanel.showImage(image)).then((d) => {
+    data = d;
+    trainPanel.validate();
+  });
+  gpu = await connectGpu();
+  trainPanel.validate();
+  if (gpu) await files.restoreFromBrowser();
+  await dataLoaded;
+  if (state.phase === 'starting') setPhase('ready');
+}
+
+start().catch((error: unknown) => {
+  showMessage(appError, `The page failed to start: ${errorText(error)}`);
+  recordError(errorText(error));
+  setPhase('error');
+});

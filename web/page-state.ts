@@ -1,0 +1,51 @@
+/**
+ * What the page has done, as plain data on `window.__lenet` and the phase on
+ * `<body data-phase>`: the browser tests read it instead of scraping text,
+ * and a curious user can inspect it in the console. Only this module writes it.
+ */
+import type { EpochLog, StepEvent } from '../src/index.ts';
+
+export type Phase = 'starting' | 'no-webgpu' | 'ready' | 'training' | 'evaluating' | 'trained' | 'error';
+
+export interface PageState {
+  phase: Phase;
+  /** One line describing the WebGPU adapter. */
+  adapter?: string;
+  data?: { train: number; test: number; seconds: number };
+  run?: {
+    steps: StepEvent[];
+    epochs: EpochLog[];
+    stopReason?: string;
+    notes: string[];
+    /** Points drawn on the curves canvas so far. */
+    curvePoints: { loss: number; accuracy: number; validation: number };
+  };
+  evaluation?: { count: number; accuracy: number; loss: number; macroAuc: number; confusion: number[][]; mistakes: number; seconds: number };
+  /** The model the pad predicts with. */
+  model?: { source: string; name: string; epoch: number; batch: number };
+  /** The latest prediction of the drawing pad; `count` increases with each. */
+  prediction?: { digit: number; probabilities: number[]; count: number };
+  /** True while the pad's drawing is being (or is about to be) classified. */
+  predicting?: boolean;
+  saved?: { at: string; bytes: number };
+  errors: string[];
+}
+
+declare global {
+  interface Window {
+    __lenet: PageState;
+  }
+}
+
+export const state: PageState = { phase: 'starting', errors: [] };
+window.__lenet = state;
+
+export function setPhase(phase: Phase): void {
+  state.phase = phase;
+  document.body.dataset.phase = phase;
+}
+
+export function recordError(message: string): void {
+  state.errors.push(message);
+  console.error(`[lenet-gpu page] ${message}`);
+}

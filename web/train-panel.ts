@@ -1,0 +1,157 @@
+/**
+ * The training card: the hyper-parameter form, Train / Pause / Stop (fit's
+ * control object: pause waits between submits, stop ends after the current
+ * one and still evaluates what was learnt), the progress line with samples/s
+ * and ETA, early-stopping status and the live curves; then the results card.
+ */
+import type { Gpu, MnistSplits, TrainingControl } from '../src/index.ts';
+import { recordError, setPhase, state } from './page-state.ts';
+import type { ModelSlot } from './model-slot.ts';
+import { earlyStoppingOptions, readSettingsFromForm, type TrainSettings } from './settings.ts';
+import { runTraining } from './training-run.ts';
+import { CurvesChart } from './ui/curves.ts';
+import { byId, errorText, showMessage } from './ui/dom.ts';
+import { EarlyStoppingView } from './ui/early-stopping-view.ts';
+import { earlyStoppingLine, epochLine, stepLine } from './ui/progress-text.ts';
+import { renderResults } from './ui/results-view.ts';
+import type { SpecEditor } from './ui/spec-editor.ts';
+
+export interface TrainPanelDeps {
+  gpu: () => Gpu | undefined;
+  data: () => MnistSplits | undefined;
+  editor: SpecEditor;
+  slot: ModelSlot;
+  /** After a run produced a model (it is already in the slot). */
+  onTrained: (settings: TrainSettings) => void;
+}
+
+export class TrainPanel {
+  private readonly form = byId('train-form', HTMLFormElement);
+  private readonly trainButton = byId('train', HTMLButtonElement);
+  private readonly pauseButton = byId('pause', HTMLButtonElement);
+  private readonly stopButton = byId('stop', HTMLButtonElement);
+  private readonly progress = byId('progress', HTMLProgressElement);
+  private readonly status = byId('train-status', HTMLElement);
+  private readonly esStatus = byId('early-stopping-status', HTMLElement);
+  private readonly settingsError = byId('settings-error', HTMLElement);
+  private readonly chart = new CurvesChart(byId('curves', HTMLCanvasElement));
+  private control: TrainingControl | undefined;
+
+  constructor(private readonly deps: TrainPanelDeps) {
+    this.trainButton.addEventListener('click', () => void this.train());
+    this.pauseButton.addEventListener('click', () => this.togglePause());
+    this.stopButton.addEventListener('click', () => this.stop());
+    this.form.addEventListener('input', () => this.validate());
+  }
+
+  get running(): boolean {
+    return this.control !== undefined;
+  }
+
+  /** Enables Train when the GPU, the data, the spec and the settings are all usable. */
+  validate(): TrainSettings | undefined {
+    let settings: TrainSettings | undefined;
+    try {
+      settings = readSettingsFromForm(this.form);
+      showMessage(this.settingsError, undefined);
+    } catch (error) {
+      showMessage(this.settingsError, errorText(error));
+    }
+    const ready = Boolean(settings && this.deps.gpu() && this.deps.data() && this.deps.editor.current.ok);
+    this.trainButton.disabled = this.running || !ready;
+    if (!this.running && state.phase === 'no-webgpu') this.status.textContent = 'Training needs WebGPU: see the message at the top of the page.';
+    else if (!this.running && this.deps.gpu() && !this.deps.data()) this.status.textContent = 'Waiting for the data…';
+    else if (!this.running && ready && !state.run) this.status.textContent = 'Ready to train.';
+    return settings;
+  }
+
+  private togglePause(): void {
+    if (!this.control) return;
+    this.control.paused = !this.control.paused;
+    this.pauseButton.textContent = this.control.paused ? 'Resume' : 'Pause';
+    if (this.control.paused) this.status.textContent = `Paused. ${this.status.textContent ?? ''}`;
+  }
+
+  private stop(): void {
+    if (!this.control) return;
+    this.control.stopRequested = true;
+    this.control.paused = false;
+    this.stopButton.disabled = true;
+    this.pauseButton.disabled = true;
+    this.status.textContent = 'Stopping after the current steps…';
+  }
+
+  private setRunning(running: boolean): void {
+    this.trainButton.disabled = running;
+    this.pauseButton.disabled = !running;
+    this.stopButton.disabled = !running;
+    this.pauseButton.textContent = 'Pause';
+    for (const element of Array.from(this.form.elements)) (element as HTMLInputElement).disabled = running;
+  }
+
+  private async train(): Promise<void> {
+    const settings = this.validate();
+    const gpu = this.deps.gpu();
+    const data = this.deps.data();
+    const check = this.deps.editor.current;
+    if (!settings || !gpu || !data || !check.ok || this.running) return;
+    const control: TrainingControl = { paused: false, stopRequested: false };
+    this.control = control;
+    this.setRunning(true);
+    setPhase('training');
+    const run: NonNullable<typeof state.run> = { steps: [], epochs: [], notes: [], curvePoints: { loss: 0, accuracy: 0, validation: 0 } };
+    state.run = run;
+    state.evaluation = undefined;
+    this.chart.reset(settings.epochs);
+    const early = new EarlyStoppingView(earlyStoppingOptions(settings));
+    this.esStatus.textContent = early.active ? earlyStoppingLine(early.monitor, early.patience, undefined) : 'Early stopping: off.';
+    this.progress.value = 0;
+    this.status.textContent = `Building ${check.plan.name} for batch ${settings.batch} (compiling the GPU kernels)…`;
+    try {
+      const result = await runTraining(gpu, check.spec, settings, data, {
+        control,
+        onStep: (e) => {
+          run.steps.push(e);
+          this.chart.addStep(e);
+          run.curvePoints = this.chart.pointCounts();
+          this.progress.value = (e.epoch - 1 + e.step / e.stepsPerEpoch) / settings.epochs;
+          if (!control.stopRequested) this.status.textContent = `${control.paused ? 'Paused. ' : ''}${stepLine(e, settings.epochs, settings.batch)}`;
+        },
+        onEpochEnd: (log) => {
+          run.epochs.push(log);
+          this.chart.addEpoch(log);
+          run.curvePoints = this.chart.pointCounts();
+          this.progress.value = log.epoch / settings.epochs;
+          this.status.textContent = epochLine(log, settings.epochs);
+          if (early.active) this.esStatus.textContent = earlyStoppingLine(early.monitor, early.patience, early.update(log));
+        },
+        onEvaluating: () => {
+          setPhase('evaluating');
+          this.status.textContent = `Evaluating on ${Math.min(settings.testLimit, data.test.count).toLocaleString('en-US')} test images…`;
+        },
+      });
+      const { history, evaluation, test } = result;
+      run.stopReason = history.stopReason;
+      run.notes = history.notes;
+      const { mistakes } = renderResults(evaluation, test);
+      const { report } = evaluation;
+      state.evaluation = { count: report.count, accuracy: evaluation.accuracy, loss: evaluation.loss, macroAuc: report.macroAuc, confusion: report.confusion, mistakes, seconds: evaluation.seconds };
+      const last = history.epochs.at(-1);
+      const how = history.stopReason === 'completed' ? 'Training complete' : history.stopReason === 'early-stopping' ? 'Stopped early' : 'Stopped on request';
+      this.status.textContent = `${how} after ${history.epochs.length} epoch(s)${last ? `: ${epochLine(last, settings.epochs)}` : ''}.`;
+      if (history.notes.length) this.esStatus.textContent = history.notes.join('; ') + '.';
+      this.progress.value = 1;
+      this.deps.slot.set({ model: result.model, source: 'trained here', epoch: history.bestEpoch ?? history.epochs.length });
+      setPhase('trained');
+      this.deps.onTrained(settings);
+    } catch (error) {
+      this.status.textContent = `Training failed: ${errorText(error)}`;
+      recordError(errorText(error));
+      setPhase('error');
+    } finally {
+      this.control = undefined;
+      this.setRunning(false);
+      this.validate();
+    }
+  }
+}
