@@ -26,3 +26,12 @@ export { captureCheckpoint, restoreCheckpoint, decodeCheckpoint, CheckpointError
 export { classificationReport, formatConfusion, type ClassificationReport } from './metrics/classification.ts';
 export { curvesSvg, historyCsv } from './report/curves-svg.ts';
 export { type KernelVariant } from './kernels/variant.ts';
+export { exportTfjsLayers, importTfjsLayers, specFromTfjsTopology, type TfjsModelJson, type TfjsArtifacts } from './interop/tfjs-layers.ts';
+export { exportOnnx, onnxMetadata } from './interop/onnx.ts';
+export { exportSafetensors, importSafetensors, encodeSafetensors, decodeSafetensors } from './interop/safetensors.ts';
+export { InteropError } from './interop/errors.ts';
+export { buildRunCard, runCardFromCheckpoint, isRunCard, type RunCard } from './research/run-card.ts';
+export { sweep, sweepVariants, deriveSpec, sweepMarkdown, sweepCsv, sweepCurvesSvg, type SweepGrid, type SweepRow, type SweepResult } from './research/sweep.ts';
+export { efficiencyReport, formatEfficiency, efficiencyCsv, type EfficiencyReport } from './research/efficiency.ts';
+export { type AugmentOptions } from './research/augment-reference.ts';
+export { fitWithRecovery, type RecoveryOptions, type ResilientResult } from './engine/resilient-fit.ts';

@@ -10,6 +10,7 @@ import { writeFileAtomic } from './node/files.ts';
 export * from './index.ts';
 export { loadMnistNode, mnistDataDir } from './data/mnist-node.ts';
 export { writeFileAtomic };
+export { writeTfjsFolder, readTfjsModel } from './interop/files.ts';
 
 export async function saveCheckpointFile(model: Model, path: string, epoch: number, runCard?: Record<string, unknown>): Promise<void> {
   writeFileAtomic(path, await captureCheckpoint(model, epoch, runCard));

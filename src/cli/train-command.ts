@@ -39,6 +39,7 @@ data and run:
   --max-steps-per-epoch N  cap steps per epoch
   --steps-per-submit N     steps recorded per GPU command buffer (default 8)
   --variant blocked|tiled  kernel variant (default: chosen by adapter)
+  --augment                random rotations (15°), scalings (15%) and shifts (2 px) on the GPU
   --out DIR                output folder (default runs/<preset>)
 `;
 
@@ -63,6 +64,7 @@ const FLAGS = {
   'max-steps-per-epoch': { type: 'string' },
   'steps-per-submit': { type: 'string' },
   variant: { type: 'string' },
+  augment: { type: 'boolean' },
   out: { type: 'string' },
 } as const;
 
@@ -134,6 +136,7 @@ export async function runTrainCommand(args: string[]): Promise<number> {
       maxStepsPerEpoch,
       stepsPerSubmit,
       shuffleSeed,
+      augment: f.augment ? { maxRotationDegrees: 15, maxScale: 0.15, maxShift: 2 } : undefined,
       onStep: (e) => progress.step(e),
       onEpochEnd: (e) => {
         progress.endLine();

@@ -20,6 +20,8 @@ import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.ts';
 import type { Model } from './model.ts';
 import { recordEvalPass, recordTrainPass, type RecordedPass } from './passes.ts';
 import { BatchCursor, batchOrder, ResidentDataset } from './resident-dataset.ts';
+import { AugmentedInput, recordAugmentedTrainPass } from '../research/augmented-pass.ts';
+import type { AugmentOptions } from '../research/augment-reference.ts';
 import { GpuSnapshot } from './snapshot.ts';
 import { TotalsRing } from './totals-ring.ts';
 
@@ -82,6 +84,8 @@ export interface FitOptions {
   /** Awaited after each epoch (and its early-stopping bookkeeping): e.g. to take a checkpoint. */
   afterEpoch?: (log: EpochLog) => Promise<void> | void;
   control?: TrainingControl;
+  /** On-GPU random rotation/scaling/shift of each training batch; off by default. */
+  augment?: AugmentOptions;
 }
 
 export class NumericalError extends Error {
@@ -118,9 +122,12 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
   // Epoch-start weights and optimizer state: what a numerical failure rolls back to.
   const epochStart = new GpuSnapshot(device, [model.graph.params, ...model.optimizer.slots, model.optimizer.state], 'epoch start');
   const best = stopper?.restoreBestWeights ? new GpuSnapshot(device, [model.graph.params], 'best weights') : undefined;
+  const augment = options.augment
+    ? new AugmentedInput(device, { ...options.augment, seed: options.augment.seed ?? options.shuffleSeed ?? model.seed }, B, resident.imageSize)
+    : undefined;
   const passes: RecordedPass[] = [];
   try {
-    const trainPass = await recordTrainPass(model, resident, trainCursor);
+    const trainPass = augment ? await recordAugmentedTrainPass(model, resident, trainCursor, augment) : await recordTrainPass(model, resident, trainCursor);
     passes.push(trainPass);
     const valPass = valCursor ? await recordEvalPass(model, resident, valCursor) : undefined;
     if (valPass) passes.push(valPass);
@@ -130,6 +137,8 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
     for (let epoch = options.initialEpoch ?? 0; epoch < epochs; epoch++) {
       const order = options.shuffle === false ? Uint32Array.from({ length: trainCount }, (_, i) => i) : shuffledIndices(trainCount, epochSeed(seed, epoch));
       trainCursor.load(batchOrder(order, B, 'wrap'));
+      // Transforms follow from the seed and the step alone, so resume and rollback reproduce them.
+      augment?.setStep(epoch * stepsPerEpoch);
       epochStart.save();
       let started = now();
       let done = 0;
@@ -234,6 +243,7 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
     evalRing.dispose();
     epochStart.dispose();
     best?.dispose();
+    augment?.dispose();
   }
 }
 
