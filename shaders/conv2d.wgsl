@@ -15,11 +15,17 @@
 // results are bit-identical run to run. The backward entry points OVERWRITE
 // their outputs (dinp, dweight, dbias, the partial sums); nothing accumulates
 // across dispatches. dout is the gradient w.r.t. the PRE-activation output.
+// The input-gradient kernels can fuse the derivative of the activation of the
+// layer below (override ACTIVATION there; that layer's output is this layer's
+// inp): they then write dL/d(that layer's pre-activation) instead of dL/d inp.
 //
 // Two variants of each pass (the TypeScript side picks one):
 //
 // 'blocked' (for CPU adapters such as SwiftShader, where barriers are costly
-// and every load is a 4-lane gather): no workgroup memory, no barriers. Each
+// and every load is a 4-lane gather): no workgroup memory, no barriers.
+// Stride-1 convolutions with kernels up to 5x5 (LeNet-5's) take the
+// sliding-window kernels of conv2d-window.wgsl instead, which keep a whole
+// input tile in registers; the kernels below serve every other geometry. Each
 // invocation owns a register block of CH_BLOCK (1..8) channels x 8 positions,
 // two vec4 accumulators per channel, so each reduction step loads 8
 // activations and CH_BLOCK weights for 8 x CH_BLOCK multiply-adds.
@@ -61,6 +67,8 @@
 // Large grids are folded into 2D (workgroup counts <= 65535 per dimension) and
 // linearised from workgroup_id and num_workgroups.
 
+// The forward kernels' activation; in the input-gradient kernels, the
+// activation of the layer below, whose derivative they fuse (0: none).
 override ACTIVATION: u32 = 0u;
 override WORKGROUP_SIZE: u32 = 64u;
 // Channels per invocation in the blocked kernels, 1..8.
@@ -247,12 +255,20 @@ fn conv2d_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
   if (CH_BLOCK > 7u) { store_output_block(a7, b7, co0 + 7, out_at, n0, count); }
 }
 
+// The derivative of the layer below's activation (ACTIVATION in the
+// input-gradient kernels) at input element `at`, from its output y = inp[at];
+// 1 when nothing is fused.
+fn below_grad(at: i32) -> f32 {
+  if (ACTIVATION == 0u) { return 1.0; }
+  return activation_grad_from_output(inp[at], ACTIVATION);
+}
+
 fn store_dinp_block(lo: vec4f, hi: vec4f, ci: i32, dinp_at: array<vec4i, 2>, n0: i32, count: i32) {
   if (ci >= params.in_channels) { return; }
   let offset = ci * params.in_height * params.in_width;
   for (var j = 0; j < 4; j++) {
-    if (n0 + j < count) { dinp[dinp_at[0][j] + offset] = lo[j]; }
-    if (n0 + 4 + j < count) { dinp[dinp_at[1][j] + offset] = hi[j]; }
+    if (n0 + j < count) { let at = dinp_at[0][j] + offset; dinp[at] = lo[j] * below_grad(at); }
+    if (n0 + 4 + j < count) { let at = dinp_at[1][j] + offset; dinp[at] = hi[j] * below_grad(at); }
   }
 }
 
@@ -630,7 +646,10 @@ fn conv2d_backward_input_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_w
     if (m >= M) { continue; }
     for (var j = 0; j < 4; j++) {
       let n = n0 + t.tn + 16 * j;
-      if (n < N) { dinp[((n / plane) * M + m) * plane + n % plane] = acc[i][j]; }
+      if (n < N) {
+        let at = ((n / plane) * M + m) * plane + n % plane;
+        dinp[at] = acc[i][j] * below_grad(at);
+      }
     }
   }
 }

@@ -17,19 +17,23 @@
 //                    So A gets a last row of ones and one kernel computes both.
 //
 // The forward pass fuses the bias and the activation (override ACTIVATION,
-// see activation-functions.wgsl) into its write. The backward kernels
+// see activation-functions.wgsl) into its write. The input-gradient kernels
+// can fuse the derivative of the activation of the layer below (ACTIVATION
+// there; that layer's output is inp): dinp = (dout · Wᵀ) * act'(inp), which
+// is dL/d(the layer below's pre-activation). The backward kernels
 // OVERWRITE dinp, dweight and dbias; they never accumulate into them.
 //
 // Two variants of each product (KernelVariant, src/kernels/variant.ts):
 //
-// - *_blocked: each invocation owns a 4x4 block of C in registers (array of
-//   four vec4f rows). It walks K reading 4-wide vectors from A and B, with the
-//   row and column indices clamped at the matrix edges so the inner loop has
-//   no branches; lanes past the edge compute garbage that is never stored.
-//   No workgroup memory, no barriers: what CPU adapters such as SwiftShader
-//   run fastest. Blocks are numbered row-major over C, WORKGROUP_SIZE per
-//   workgroup, and the grid may be folded into 2D (linearised from
-//   workgroup_id and num_workgroups, as in activation.wgsl).
+// - *_blocked: each invocation owns an 8x8 block of C in registers (16
+//   vec4f accumulators). It walks K loading 8 values of A and 8 of B per
+//   step, with the row and column indices clamped at the matrix edges so the
+//   inner loop has no branches; lanes past the edge compute garbage that is
+//   never stored. No workgroup memory, no barriers: what CPU adapters such as
+//   SwiftShader run fastest (there every load is a per-lane gather, so the
+//   block's 4 multiply-adds per load matter more than anything else). Blocks
+//   are numbered row-major over C, WORKGROUP_SIZE per workgroup, and the grid
+//   may be folded into 2D (linearised from workgroup_id and num_workgroups).
 // - *_tiled: a TILE x TILE workgroup computes a (4 TILE) x (4 TILE) tile of
 //   C (64x64 at TILE = 16), each invocation a 4x4 register block of it. Each
 //   step over K stages a 64x16 slab of A and a 16x64 slab of B in workgroup
@@ -37,8 +41,7 @@
 //   GEMM that real GPUs want (each staged value is reused 64 times).
 //
 // Determinism: no atomics. Every element of C is summed by one invocation
-// in a fixed order: ascending K (the blocked variant adds 4 terms at a
-// time). The weight gradient always takes two
+// in a fixed order: ascending K. The weight gradient always takes two
 // passes (split-K over the batch): pass 1 (dense_backward_weight_*) writes one
 // partial (In+1, Out) block per chunk of `batch_chunk` batch rows
 // (workgroup_id.z is the chunk) into a scratch buffer; pass 2
@@ -73,56 +76,69 @@ struct DenseParams {
 @group(0) @binding(10) var<storage, read_write> dbias: array<f32>; // (Out)
 
 // ---------------------------------------------------------------------------
-// Blocked variant: 4x4 register blocks, no workgroup memory.
+// Blocked variant: 8x8 register blocks, no workgroup memory.
+//
+// An invocation owns an 8x8 block of C: 16 vec4f accumulators, row i in
+// acc[2i] (columns 0-3) and acc[2i+1] (columns 4-7). Each step over K loads
+// 8 values of A and 8 of B (16 loads, gathers on a CPU adapter) for 64
+// multiply-adds, all indices constant so the block stays in registers: no
+// loop indexes the accumulators (a dynamically indexed array would live in
+// memory). Row and column indices are clamped at the matrix edges, so the
+// steps have no branches; lanes past the edge compute garbage that is never
+// stored.
 
-// Row i of an invocation's 4x4 block of C is block[i]; columns are lanes.
-alias Block = array<vec4f, 4>;
+const BLOCK: u32 = 8u;
 
-// First row (x) and column (y) of the 4x4 block of a C with `cols` columns
-// that this invocation owns. Invocations past the last block get x >= rows.
+alias Acc = array<vec4f, 16>;
+
+// The 8x8 block of C (rows x columns `cols`) this invocation owns: first row and column.
 fn block_origin(wid: vec3u, nwg: vec3u, lid: u32, cols: u32) -> vec2u {
   let index = (wid.x + wid.y * nwg.x) * WORKGROUP_SIZE + lid;
-  let blocks_per_row = (cols + 3u) / 4u;
-  return vec2u(index / blocks_per_row * 4u, index % blocks_per_row * 4u);
+  let blocks_per_row = (cols + BLOCK - 1u) / BLOCK;
+  let row_block = index / blocks_per_row;
+  return vec2u(row_block * BLOCK, (index - row_block * blocks_per_row) * BLOCK);
 }
 
-// Four consecutive indices starting at `first`, clamped to `last`.
-fn clamped4(first: u32, last: u32) -> vec4u {
-  return min(vec4u(first) + vec4u(0u, 1u, 2u, 3u), vec4u(last));
+// Indices first..first+7, clamped to last: (lo, hi).
+fn clamped8(first: u32, last: u32) -> array<vec4u, 2> {
+  let l = vec4u(last);
+  return array<vec4u, 2>(min(vec4u(first) + vec4u(0u, 1u, 2u, 3u), l), min(vec4u(first) + vec4u(4u, 5u, 6u, 7u), l));
 }
 
-fn inp4(at: u32) -> vec4f {
-  return vec4f(inp[at], inp[at + 1u], inp[at + 2u], inp[at + 3u]);
+// acc (8x8) += a (a column of 8: a_lo, a_hi) x b (a row of 8: b_lo, b_hi).
+fn outer8(acc: Acc, a_lo: vec4f, a_hi: vec4f, b_lo: vec4f, b_hi: vec4f) -> Acc {
+  var c = acc;
+  c[0] += a_lo.x * b_lo; c[1] += a_lo.x * b_hi;
+  c[2] += a_lo.y * b_lo; c[3] += a_lo.y * b_hi;
+  c[4] += a_lo.z * b_lo; c[5] += a_lo.z * b_hi;
+  c[6] += a_lo.w * b_lo; c[7] += a_lo.w * b_hi;
+  c[8] += a_hi.x * b_lo; c[9] += a_hi.x * b_hi;
+  c[10] += a_hi.y * b_lo; c[11] += a_hi.y * b_hi;
+  c[12] += a_hi.z * b_lo; c[13] += a_hi.z * b_hi;
+  c[14] += a_hi.w * b_lo; c[15] += a_hi.w * b_hi;
+  return c;
 }
 
-fn dout4(at: u32) -> vec4f {
-  return vec4f(dout[at], dout[at + 1u], dout[at + 2u], dout[at + 3u]);
+fn inp_at(i: vec4u) -> vec4f {
+  return vec4f(inp[i.x], inp[i.y], inp[i.z], inp[i.w]);
 }
 
-fn weight4(at: u32) -> vec4f {
-  return vec4f(weight[at], weight[at + 1u], weight[at + 2u], weight[at + 3u]);
+fn weight_at(i: vec4u) -> vec4f {
+  return vec4f(weight[i.x], weight[i.y], weight[i.z], weight[i.w]);
 }
 
-// weight[k, cols], four (clamped) columns of one row.
-fn weight_row4(k: u32, cols: vec4u) -> vec4f {
-  let row = k * params.out_features;
-  return vec4f(weight[row + cols.x], weight[row + cols.y], weight[row + cols.z], weight[row + cols.w]);
+fn dout_at(i: vec4u) -> vec4f {
+  return vec4f(dout[i.x], dout[i.y], dout[i.z], dout[i.w]);
 }
 
-// dout[k, cols], four (clamped) columns of one row.
-fn dout_row4(k: u32, cols: vec4u) -> vec4f {
-  let row = k * params.out_features;
-  return vec4f(dout[row + cols.x], dout[row + cols.y], dout[row + cols.z], dout[row + cols.w]);
-}
-
-// A = [inpᵀ; 1] of the weight gradient at four rows m and column (batch
-// row) k: inp[k, m] for m < In, 1 for the bias row m == In (and past it).
-fn inp_or_one4(k: u32, rows: vec4u) -> vec4f {
-  let in_features = params.in_features;
-  let row = k * in_features;
-  let at = row + min(rows, vec4u(in_features - 1u));
-  let x = vec4f(inp[at.x], inp[at.y], inp[at.z], inp[at.w]);
-  return select(vec4f(1.0), x, rows < vec4u(in_features));
+// out[m, n0..n0+7] = act(lo, hi), inside the matrix.
+fn store_out_row(m: u32, n0: u32, lo: vec4f, hi: vec4f) {
+  if (m >= params.batch) { return; }
+  let at = m * params.out_features + n0;
+  for (var j = 0u; j < 4u; j++) {
+    if (n0 + j < params.out_features) { out[at + j] = activate(lo[j], ACTIVATION); }
+    if (n0 + 4u + j < params.out_features) { out[at + 4u + j] = activate(hi[j], ACTIVATION); }
+  }
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -134,31 +150,48 @@ fn dense_forward_blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
   let m0 = origin.x;
   let n0 = origin.y;
   if (m0 >= batch) { return; }
-  let rows = clamped4(m0, batch - 1u) * in_features; // start of each inp row
-  let cols = clamped4(n0, out_features - 1u);
-  var acc: Block;
+  let rows = clamped8(m0, batch - 1u);
+  let a_lo = rows[0] * in_features; // inp[m, k] = inp[m * In + k]
+  let a_hi = rows[1] * in_features;
+  let cols = clamped8(n0, out_features - 1u);
+  var acc: Acc;
+  // Two steps per iteration (a loop iteration costs about as much as four loads), then the odd one.
   var k = 0u;
-  for (; k + 4u <= in_features; k += 4u) {
-    let w0 = weight_row4(k, cols);
-    let w1 = weight_row4(k + 1u, cols);
-    let w2 = weight_row4(k + 2u, cols);
-    let w3 = weight_row4(k + 3u, cols);
-    for (var i = 0u; i < 4u; i++) {
-      let x = inp4(rows[i] + k);
-      acc[i] += x.x * w0 + x.y * w1 + x.z * w2 + x.w * w3;
-    }
+  for (; k + 2u <= in_features; k += 2u) {
+    let b = k * out_features; // weight[k, n] = weight[k * Out + n]
+    acc = outer8(acc, inp_at(a_lo + k), inp_at(a_hi + k), weight_at(cols[0] + b), weight_at(cols[1] + b));
+    let b1 = b + out_features;
+    acc = outer8(acc, inp_at(a_lo + k + 1u), inp_at(a_hi + k + 1u), weight_at(cols[0] + b1), weight_at(cols[1] + b1));
   }
-  for (; k < in_features; k++) {
-    let w = weight_row4(k, cols);
-    for (var i = 0u; i < 4u; i++) { acc[i] += inp[rows[i] + k] * w; }
+  if (k < in_features) {
+    let b = k * out_features;
+    acc = outer8(acc, inp_at(a_lo + k), inp_at(a_hi + k), weight_at(cols[0] + b), weight_at(cols[1] + b));
   }
-  let b = vec4f(bias[cols.x], bias[cols.y], bias[cols.z], bias[cols.w]);
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + i;
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + j;
-      if (m < batch && n < out_features) { out[m * out_features + n] = activate(acc[i][j] + b[j], ACTIVATION); }
-    }
+  let b_lo = vec4f(bias[cols[0].x], bias[cols[0].y], bias[cols[0].z], bias[cols[0].w]);
+  let b_hi = vec4f(bias[cols[1].x], bias[cols[1].y], bias[cols[1].z], bias[cols[1].w]);
+  store_out_row(m0, n0, acc[0] + b_lo, acc[1] + b_hi);
+  store_out_row(m0 + 1u, n0, acc[2] + b_lo, acc[3] + b_hi);
+  store_out_row(m0 + 2u, n0, acc[4] + b_lo, acc[5] + b_hi);
+  store_out_row(m0 + 3u, n0, acc[6] + b_lo, acc[7] + b_hi);
+  store_out_row(m0 + 4u, n0, acc[8] + b_lo, acc[9] + b_hi);
+  store_out_row(m0 + 5u, n0, acc[10] + b_lo, acc[11] + b_hi);
+  store_out_row(m0 + 6u, n0, acc[12] + b_lo, acc[13] + b_hi);
+  store_out_row(m0 + 7u, n0, acc[14] + b_lo, acc[15] + b_hi);
+}
+
+// dinp[m, n] times the derivative of the activation below (ACTIVATION in the
+// input-gradient kernels; the layer below's output is inp), 1 when none.
+fn below_grad(at: u32) -> f32 {
+  if (ACTIVATION == 0u) { return 1.0; }
+  return activation_grad_from_output(inp[at], ACTIVATION);
+}
+
+fn store_dinp_row(m: u32, n0: u32, lo: vec4f, hi: vec4f) {
+  if (m >= params.batch) { return; }
+  let at = m * params.in_features + n0;
+  for (var j = 0u; j < 4u; j++) {
+    if (n0 + j < params.in_features) { dinp[at + j] = lo[j] * below_grad(at + j); }
+    if (n0 + 4u + j < params.in_features) { dinp[at + 4u + j] = hi[j] * below_grad(at + 4u + j); }
   }
 }
 
@@ -171,36 +204,53 @@ fn dense_backward_input_blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num_
   let m0 = origin.x;
   let n0 = origin.y;
   if (m0 >= batch) { return; }
-  // A row of dout and a row of weight (a column of weightᵀ) both run along
-  // K = Out, so each step is sixteen 4-wide dot products.
-  let rows = clamped4(m0, batch - 1u) * out_features;
-  let wrows = clamped4(n0, in_features - 1u) * out_features;
-  var acc: Block;
+  // A = dout (B, Out): dout[m, k]; B = weightᵀ: weight[n, k]. Both run along K = Out.
+  let rows = clamped8(m0, batch - 1u);
+  let a_lo = rows[0] * out_features;
+  let a_hi = rows[1] * out_features;
+  let cols = clamped8(n0, in_features - 1u);
+  let b_lo = cols[0] * out_features;
+  let b_hi = cols[1] * out_features;
+  var acc: Acc;
   var k = 0u;
-  for (; k + 4u <= out_features; k += 4u) {
-    let w0 = weight4(wrows.x + k);
-    let w1 = weight4(wrows.y + k);
-    let w2 = weight4(wrows.z + k);
-    let w3 = weight4(wrows.w + k);
-    for (var i = 0u; i < 4u; i++) {
-      let d = dout4(rows[i] + k);
-      acc[i] += vec4f(dot(d, w0), dot(d, w1), dot(d, w2), dot(d, w3));
-    }
+  for (; k + 2u <= out_features; k += 2u) {
+    acc = outer8(acc, dout_at(a_lo + k), dout_at(a_hi + k), weight_at(b_lo + k), weight_at(b_hi + k));
+    acc = outer8(acc, dout_at(a_lo + k + 1u), dout_at(a_hi + k + 1u), weight_at(b_lo + k + 1u), weight_at(b_hi + k + 1u));
   }
-  for (; k < out_features; k++) {
-    let w = vec4f(weight[wrows.x + k], weight[wrows.y + k], weight[wrows.z + k], weight[wrows.w + k]);
-    for (var i = 0u; i < 4u; i++) { acc[i] += dout[rows[i] + k] * w; }
+  if (k < out_features) {
+    acc = outer8(acc, dout_at(a_lo + k), dout_at(a_hi + k), weight_at(b_lo + k), weight_at(b_hi + k));
   }
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + i;
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + j;
-      if (m < batch && n < in_features) { dinp[m * in_features + n] = acc[i][j]; }
-    }
+  store_dinp_row(m0, n0, acc[0], acc[1]);
+  store_dinp_row(m0 + 1u, n0, acc[2], acc[3]);
+  store_dinp_row(m0 + 2u, n0, acc[4], acc[5]);
+  store_dinp_row(m0 + 3u, n0, acc[6], acc[7]);
+  store_dinp_row(m0 + 4u, n0, acc[8], acc[9]);
+  store_dinp_row(m0 + 5u, n0, acc[10], acc[11]);
+  store_dinp_row(m0 + 6u, n0, acc[12], acc[13]);
+  store_dinp_row(m0 + 7u, n0, acc[14], acc[15]);
+}
+
+// Row m of one chunk's [dweight; dbias] partial sums (In+1 rows).
+fn store_partials_row(base: u32, m: u32, n0: u32, lo: vec4f, hi: vec4f) {
+  if (m > params.in_features) { return; }
+  let at = base + m * params.out_features + n0;
+  for (var j = 0u; j < 4u; j++) {
+    if (n0 + j < params.out_features) { partials[at + j] = lo[j]; }
+    if (n0 + 4u + j < params.out_features) { partials[at + 4u + j] = hi[j]; }
   }
 }
 
-// Pass 1 of the weight gradient, for batch chunk workgroup_id.z.
+// One step over the batch (K) of the weight gradient: A's column k is inp's row k (ones for the bias row).
+fn weight_grad_step(acc: Acc, k: u32, rows: array<vec4u, 2>, cols: array<vec4u, 2>, one_lo: vec4<bool>, one_hi: vec4<bool>) -> Acc {
+  let a = k * params.in_features;
+  let d = k * params.out_features;
+  let a_lo = select(inp_at(rows[0] + a), vec4f(1.0), one_lo);
+  let a_hi = select(inp_at(rows[1] + a), vec4f(1.0), one_hi);
+  return outer8(acc, a_lo, a_hi, dout_at(cols[0] + d), dout_at(cols[1] + d));
+}
+
+// Pass 1 of the weight gradient, for batch chunk workgroup_id.z:
+// C = [inpᵀ; 1] (In+1, B) · dout (B, Out), A's last row all ones (dbias).
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn dense_backward_weight_blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let in_features = params.in_features;
@@ -213,34 +263,27 @@ fn dense_backward_weight_blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num
   let chunk = wid.z;
   let k_begin = chunk * params.batch_chunk;
   let k_end = min(k_begin + params.batch_chunk, params.batch);
-  let rows = clamped4(m0, in_features);
-  let cols = clamped4(n0, out_features - 1u);
-  var acc: Block;
+  // A[m, k] = inp[k, m] (m < In), 1 for m >= In.
+  let rows = clamped8(m0, in_features - 1u);
+  let one_lo = vec4u(m0) + vec4u(0u, 1u, 2u, 3u) >= vec4u(in_features);
+  let one_hi = vec4u(m0) + vec4u(4u, 5u, 6u, 7u) >= vec4u(in_features);
+  let cols = clamped8(n0, out_features - 1u);
+  var acc: Acc;
   var k = k_begin;
-  for (; k + 4u <= k_end; k += 4u) {
-    let a0 = inp_or_one4(k, rows);
-    let a1 = inp_or_one4(k + 1u, rows);
-    let a2 = inp_or_one4(k + 2u, rows);
-    let a3 = inp_or_one4(k + 3u, rows);
-    let d0 = dout_row4(k, cols);
-    let d1 = dout_row4(k + 1u, cols);
-    let d2 = dout_row4(k + 2u, cols);
-    let d3 = dout_row4(k + 3u, cols);
-    for (var i = 0u; i < 4u; i++) { acc[i] += a0[i] * d0 + a1[i] * d1 + a2[i] * d2 + a3[i] * d3; }
+  for (; k + 2u <= k_end; k += 2u) {
+    acc = weight_grad_step(acc, k, rows, cols, one_lo, one_hi);
+    acc = weight_grad_step(acc, k + 1u, rows, cols, one_lo, one_hi);
   }
-  for (; k < k_end; k++) {
-    let a = inp_or_one4(k, rows);
-    let d = dout_row4(k, cols);
-    for (var i = 0u; i < 4u; i++) { acc[i] += a[i] * d; }
-  }
+  if (k < k_end) { acc = weight_grad_step(acc, k, rows, cols, one_lo, one_hi); }
   let base = chunk * rows_c * out_features;
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + i;
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + j;
-      if (m < rows_c && n < out_features) { partials[base + m * out_features + n] = acc[i][j]; }
-    }
-  }
+  store_partials_row(base, m0, n0, acc[0], acc[1]);
+  store_partials_row(base, m0 + 1u, n0, acc[2], acc[3]);
+  store_partials_row(base, m0 + 2u, n0, acc[4], acc[5]);
+  store_partials_row(base, m0 + 3u, n0, acc[6], acc[7]);
+  store_partials_row(base, m0 + 4u, n0, acc[8], acc[9]);
+  store_partials_row(base, m0 + 5u, n0, acc[10], acc[11]);
+  store_partials_row(base, m0 + 6u, n0, acc[12], acc[13]);
+  store_partials_row(base, m0 + 7u, n0, acc[14], acc[15]);
 }
 
 // ---------------------------------------------------------------------------
@@ -251,6 +294,9 @@ fn dense_backward_weight_blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num
 // invocation, zero past the matrix edges.
 
 const SLAB: u32 = 4u; // elements each invocation stages per slab, and its block side
+
+// Row i of an invocation's 4x4 block of C is block[i]; columns are lanes.
+alias Block = array<vec4f, 4>;
 
 var<workgroup> tile_a: array<f32, TILE * TILE * SLAB>; // [row of the C tile][k], row-major
 var<workgroup> tile_b: array<f32, TILE * TILE * SLAB>; // [k][column of the C tile], row-major
@@ -348,7 +394,7 @@ fn dense_backward_input_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_
     let m = m_tile + lid.y + i * TILE;
     for (var j = 0u; j < 4u; j++) {
       let n = n_tile + lid.x + j * TILE;
-      if (m < batch && n < in_features) { dinp[m * in_features + n] = acc[i][j]; }
+      if (m < batch && n < in_features) { dinp[m * in_features + n] = acc[i][j] * below_grad(m * in_features + n); }
     }
   }
 }

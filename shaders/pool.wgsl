@@ -28,8 +28,23 @@
 // no atomics and is deterministic even with overlapping windows; each
 // element's additions happen in the CPU reference's order.
 // The backward kernels OVERWRITE dinp (elements no window covers get 0).
+//
+// Fused activation derivative: the backward kernels can multiply each dinp
+// element by the derivative of the activation of the layer below (override
+// ACTIVATION; that layer's output is this layer's inp), so they write
+// dL/d(that layer's pre-activation) and the graph needs no separate
+// activation_backward dispatch.
+//
+// avg_pool_backward_disjoint: the common case of windows that never overlap
+// (stride >= window on both axes, e.g. 2x2 stride 2) needs no search for the
+// covering windows: element (h, w) lies in window (h / stride_h, w / stride_w)
+// if its offsets in that window are below the window size, and in no window
+// otherwise. Quotients come from a float reciprocal with an exact integer
+// correction (integer division is a scalar loop on CPU adapters).
 
 override WORKGROUP_SIZE: u32 = 64u;
+// Backward kernels: the activation whose derivative is fused (0: none).
+override ACTIVATION: u32 = 0u;
 
 const SEGMENT: u32 = 4u; // elements per invocation: the lanes of a vec4f
 const LANES = vec4u(0u, 1u, 2u, 3u);
@@ -105,18 +120,39 @@ fn inp4(at: vec4u) -> vec4f {
   return vec4f(inp[at.x], inp[at.y], inp[at.z], inp[at.w]);
 }
 
+// Stores are written out lane by lane, not looped: a loop iteration costs
+// more than a store on a CPU adapter.
 fn store_out(o: vec3u, value: vec4f) {
-  let row = (o.x * params.out_height + o.y) * params.out_width;
-  for (var j = 0u; j < SEGMENT; j++) {
-    if (o.z + j < params.out_width) { out[row + o.z + j] = value[j]; }
-  }
+  let W = params.out_width;
+  let at = (o.x * params.out_height + o.y) * W + o.z;
+  out[at] = value.x;
+  if (o.z + 1u < W) { out[at + 1u] = value.y; }
+  if (o.z + 2u < W) { out[at + 2u] = value.z; }
+  if (o.z + 3u < W) { out[at + 3u] = value.w; }
 }
 
-fn store_dinp(p: vec3u, value: vec4f) {
-  let row = (p.x * params.in_height + p.y) * params.in_width;
-  for (var j = 0u; j < SEGMENT; j++) {
-    if (p.z + j < params.in_width) { dinp[row + p.z + j] = value[j]; }
-  }
+fn store_dinp(p: vec3u, sum: vec4f) {
+  let W = params.in_width;
+  let at = (p.x * params.in_height + p.y) * W + p.z;
+  let value = sum * below_grad4(at);
+  dinp[at] = value.x;
+  if (p.z + 1u < W) { dinp[at + 1u] = value.y; }
+  if (p.z + 2u < W) { dinp[at + 2u] = value.z; }
+  if (p.z + 3u < W) { dinp[at + 3u] = value.w; }
+}
+
+// The derivative of the activation below at inp[at..at+3] (ones when none is fused).
+fn below_grad4(at: u32) -> vec4f {
+  if (ACTIVATION == 0u) { return vec4f(1.0); }
+  return vec4f(activation_grad_from_output(inp[at], ACTIVATION), activation_grad_from_output(inp[at + 1u], ACTIVATION),
+               activation_grad_from_output(inp[at + 2u], ACTIVATION), activation_grad_from_output(inp[at + 3u], ACTIVATION));
+}
+
+// x / d for x < 2^24: a float estimate, corrected to the exact quotient.
+fn quotient(x: vec4u, d: u32, inv_d: f32) -> vec4u {
+  var q = vec4u(vec4f(x) * inv_d);
+  q = select(q, q - 1u, q * d > x);
+  return select(q, q + 1u, (q + 1u) * d <= x);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -193,4 +229,25 @@ fn max_pool_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
     }
   }
   store_dinp(p, sum);
+}
+
+// Windows that never overlap (stride >= window): each element takes at most
+// one window's gradient, found by division instead of a search.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn avg_pool_backward_disjoint(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let s = segment_index(wid, nwg, lid);
+  if (s >= params.count) { return; }
+  let W = params.in_width;
+  let per_row = (W + SEGMENT - 1u) / SEGMENT;
+  let rows = quotient(vec4u(s), per_row, 1.0 / f32(per_row)).x;  // row over all planes
+  let plane = quotient(vec4u(rows), params.in_height, 1.0 / f32(params.in_height)).x;
+  let h = rows - plane * params.in_height;
+  let w = vec4u((s - rows * per_row) * SEGMENT) + LANES;
+  let oh = quotient(vec4u(h), params.stride_h, 1.0 / f32(params.stride_h)).x;
+  let ow = quotient(w, params.stride_w, 1.0 / f32(params.stride_w));
+  let row_in = h - oh * params.stride_h < params.window_h && oh < params.out_height;
+  let inside = (w - ow * params.stride_w < vec4u(params.window_w)) & (ow < vec4u(params.out_width)) & vec4<bool>(row_in);
+  let at = vec4u((plane * params.out_height + min(oh, params.out_height - 1u)) * params.out_width) + min(ow, vec4u(params.out_width - 1u));
+  let d = vec4f(dout[at.x], dout[at.y], dout[at.z], dout[at.w]) * (1.0 / f32(params.window_h * params.window_w));
+  store_dinp(vec3u(plane, h, w.x), select(vec4f(0.0), d, inside));
 }

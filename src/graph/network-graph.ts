@@ -10,19 +10,35 @@
  *   acts[i] (B, ...out_i)       layer i's output after its activation; the
  *                               softmax of a last layer is NOT applied here:
  *                               acts[last] holds the logits
- *   dacts[i]                    dL/d acts[i]; the last one is dlogits
- *   dpre[i]                     dL/d pre-activation of a conv/dense layer whose
- *                               activation is not linear (the activation's
- *                               backward writes it, the layer's backward reads it)
+ *   dacts[i]                    dL/d acts[i]; the last one is dlogits. For a
+ *                               conv/dense layer with a non-linear activation
+ *                               whose output feeds a conv, dense or pooling
+ *                               layer (directly or through a flatten), it holds
+ *                               dL/d pre-activation instead: that consumer's
+ *                               backward kernel fuses the activation's
+ *                               derivative into its input gradient
+ *   dpre[i]                     dL/d pre-activation of any other conv/dense layer
+ *                               whose activation is not linear (an
+ *                               activation_backward dispatch writes it, the
+ *                               layer's backward reads it)
  *   params, grads (P)           flat, layout of graph/params.ts aligned to 64
  *                               floats so each tensor binds at a legal offset
  *   labels (B, u32), probs (B, K), sampleLoss (B), sampleCorrect (B)
  * A flatten (and a trailing softmax activation layer) owns no buffers: its
  * acts/dacts are its input's, since NCHW flatten is a reshape.
+ *
+ * Fusions (fewer dispatches, same buffers): a conv2d followed by a 2x2
+ * stride-2 average pooling that its kernel can also write
+ * (conv2dFusesAvgPool) records no pooling forward dispatch, the convolution
+ * writes both acts; a non-linear activation's derivative is applied by the
+ * backward kernel of the layer reading its output (see dacts above); and a
+ * first-layer conv2d followed by such a pooling computes its weight gradient
+ * from the pooling's output gradient (conv2dBackwardThroughAvgPool), so the
+ * pooling records no backward dispatch and dacts[0] is never written.
  */
 import { STORAGE } from '../gpu/buffers.ts';
 import { activationBackward, activationForward } from '../kernels/activation.ts';
-import { conv2dBackward, conv2dForward } from '../kernels/conv2d.ts';
+import { conv2dBackward, conv2dBackwardThroughAvgPool, conv2dForward, conv2dFusesAvgPool, conv2dFusesAvgPoolBackward } from '../kernels/conv2d.ts';
 import { denseBackward, denseForward } from '../kernels/dense.ts';
 import { disposeDispatch, type BufferResource, type Dispatch, type KernelCache } from '../kernels/kernel.ts';
 import { poolBackward, poolForward } from '../kernels/pool.ts';
@@ -126,17 +142,44 @@ export class NetworkGraph {
     return layer.activation === 'softmax' ? 'linear' : layer.activation;
   }
 
+  /**
+   * For each layer, the activation whose derivative its backward kernel fuses
+   * into its input gradient: that of the conv/dense layer whose output it
+   * reads (through flattens), when it is a conv, dense or pooling layer and
+   * that activation is not linear. The producer's dacts then hold dL/d its
+   * pre-activation, and it needs no activation_backward dispatch.
+   */
+  private belowActivations(): ActivationKind[] {
+    const layers = this.plan.layers;
+    const aliases = (l: LayerPlan): boolean => l.type === 'flatten' || (l.type === 'activation' && (l.activation === 'softmax' || l.activation === 'linear'));
+    const fuses = (l: LayerPlan): boolean => l.type === 'conv2d' || l.type === 'dense' || l.type === 'avgPool2d' || l.type === 'maxPool2d';
+    return layers.map((layer, j) => {
+      let i = j - 1;
+      while (i >= 0 && aliases(layers[i])) i--;
+      if (i < 0 || !fuses(layer)) return 'linear';
+      const producer = layers[i];
+      return producer.type === 'conv2d' || producer.type === 'dense' ? this.fusedActivation(producer) : 'linear';
+    });
+  }
+
   private async record(cache: KernelCache, variant: KernelVariant): Promise<void> {
     const { plan } = this;
     const B = plan.batch;
     const opts = { variant };
     const inputOf = (i: number): GPUBuffer => (i === 0 ? this.input : this.acts[i - 1]);
 
+    // Average-pooling layers whose forward pass the preceding convolution's kernel does (conv2dFusesAvgPool).
+    const pooledByConv = new Set<number>();
     for (const [i, layer] of plan.layers.entries()) {
       const io = { inp: inputOf(i), out: this.acts[i] };
+      if (pooledByConv.has(i)) continue;
       if (layer.type === 'conv2d') {
         const p = { weight: this.tensor(i, 'kernel', this.params), bias: this.tensor(i, 'bias', this.params) };
-        this.forward.push(...(await conv2dForward(cache, layer.conv!, this.fusedActivation(layer), { ...io, ...p }, opts)));
+        const next = plan.layers[i + 1];
+        const fusePool = next?.type === 'avgPool2d' && conv2dFusesAvgPool(layer.conv!, next.pool!, variant);
+        if (fusePool) pooledByConv.add(i + 1);
+        const pooled = fusePool ? { pooled: this.acts[i + 1] } : {};
+        this.forward.push(...(await conv2dForward(cache, layer.conv!, this.fusedActivation(layer), { ...io, ...p, ...pooled }, opts)));
       } else if (layer.type === 'dense') {
         const p = { weight: this.tensor(i, 'kernel', this.params), bias: this.tensor(i, 'bias', this.params) };
         const dims = { batch: B, ...layer.dense! };
@@ -161,13 +204,43 @@ export class NetworkGraph {
     );
     this.softmax.push(...(await softmaxForward(cache, dims, { logits: this.logits, probs: this.probs })));
 
+    const below = this.belowActivations();
+    // Layers whose activation derivative a consumer fuses: their dacts already hold dL/d pre-activation.
+    const derivativeFused = new Set<LayerPlan>();
+    below.forEach((activation, j) => {
+      if (activation === 'linear') return;
+      let i = j - 1;
+      while (plan.layers[i].type !== 'conv2d' && plan.layers[i].type !== 'dense') i--;
+      derivativeFused.add(plan.layers[i]);
+    });
+
+    // A first-layer convolution followed by a 2x2 average pooling takes the
+    // pooling's output gradient directly (conv2dBackwardThroughAvgPool): the
+    // pooling records no backward dispatch.
+    const first = plan.layers[0];
+    const throughPool =
+      first.type === 'conv2d' && plan.layers[1]?.type === 'avgPool2d' && conv2dFusesAvgPoolBackward(first.conv!, plan.layers[1].pool!, variant);
+
     for (let i = plan.layers.length - 1; i >= 0; i--) {
       const layer = plan.layers[i];
       const dinp = i === 0 ? undefined : this.dacts[i - 1];
       const fused = this.fusedActivation(layer);
-      // dL/d pre-activation: the activation's derivative applied first, unless linear.
+      if (throughPool && i === 1) continue;
+      if (throughPool && i === 0) {
+        const io = {
+          dpool: this.dacts[1],
+          out: this.acts[0],
+          inp: this.input,
+          dweight: this.tensor(0, 'kernel', this.grads),
+          dbias: this.tensor(0, 'bias', this.grads),
+        };
+        this.backward.push(...(await conv2dBackwardThroughAvgPool(cache, layer.conv!, fused, io, opts)));
+        continue;
+      }
+      const bwdOpts = { variant, belowActivation: dinp ? below[i] : 'linear' };
+      // dL/d pre-activation: the activation's derivative applied first, unless linear or fused below.
       const preGrad = async (): Promise<GPUBuffer> => {
-        if (fused === 'linear') return this.dacts[i];
+        if (fused === 'linear' || derivativeFused.has(layer)) return this.dacts[i];
         const dpre = this.buffer(B * product(layer.outputShape), `${layer.name} dpre`);
         this.backward.push(await activationBackward(cache, fused, B * product(layer.outputShape), { dinp: dpre, dout: this.dacts[i], out: this.acts[i] }));
         return dpre;
@@ -182,11 +255,11 @@ export class NetworkGraph {
           dweight: this.tensor(i, 'kernel', this.grads),
           dbias: this.tensor(i, 'bias', this.grads),
         };
-        if (layer.type === 'conv2d') this.backward.push(...(await conv2dBackward(cache, layer.conv!, io, opts)));
-        else this.backward.push(...(await denseBackward(cache, { batch: B, ...layer.dense! }, io, opts)));
+        if (layer.type === 'conv2d') this.backward.push(...(await conv2dBackward(cache, layer.conv!, io, bwdOpts)));
+        else this.backward.push(...(await denseBackward(cache, { batch: B, ...layer.dense! }, io, bwdOpts)));
       } else if ((layer.type === 'avgPool2d' || layer.type === 'maxPool2d') && dinp) {
         const mode = layer.type === 'avgPool2d' ? 'avg' : 'max';
-        this.backward.push(...(await poolBackward(cache, mode, layer.pool!, { dinp, dout: this.dacts[i], inp: inputOf(i) })));
+        this.backward.push(...(await poolBackward(cache, mode, layer.pool!, { dinp, dout: this.dacts[i], inp: inputOf(i) }, bwdOpts)));
       } else if (layer.type === 'activation' && dinp && this.acts[i] !== inputOf(i)) {
         const count = B * product(layer.outputShape);
         this.backward.push(await activationBackward(cache, layer.activation as ActivationKind, count, { dinp, dout: this.dacts[i], out: this.acts[i] }));

@@ -1,6 +1,7 @@
 /**
  * Standalone activation kernels (shaders/activation.wgsl), for activations not
- * fused into the producing conv2d/dense. Backward overwrites dinp.
+ * fused into the producing conv2d/dense or the consuming layer's backward
+ * pass. Four elements per invocation. Backward overwrites dinp.
  */
 import type { ActivationKind } from '../reference/activation.ts';
 import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache } from './kernel.ts';
@@ -8,13 +9,15 @@ import { shaders } from './sources.ts';
 
 export const ACTIVATION_CODES: Record<ActivationKind, number> = { linear: 0, tanh: 1, sigmoid: 2, relu: 3 };
 const WORKGROUP_SIZE = 256;
+/** Elements per invocation (written out in the WGSL). */
+const PER_INVOCATION = 4;
 
 export async function activationForward(cache: KernelCache, kind: ActivationKind, count: number, io: { out: BufferResource; inp: BufferResource }): Promise<Dispatch> {
   const kernel = await cache.get(shaders.activation, 'activation_forward', { ACTIVATION: ACTIVATION_CODES[kind], WORKGROUP_SIZE });
   return makeDispatch(cache.device, kernel, {
     uniforms: { count },
     buffers: { inp: io.inp, out: io.out },
-    workgroups: grid1d(cache.device, count, WORKGROUP_SIZE),
+    workgroups: grid1d(cache.device, Math.ceil(count / PER_INVOCATION), WORKGROUP_SIZE),
     label: `activation_forward(${kind})`,
   });
 }
@@ -29,7 +32,7 @@ export async function activationBackward(
   return makeDispatch(cache.device, kernel, {
     uniforms: { count },
     buffers: { inp: io.dout, fwd_out: io.out, out: io.dinp },
-    workgroups: grid1d(cache.device, count, WORKGROUP_SIZE),
+    workgroups: grid1d(cache.device, Math.ceil(count / PER_INVOCATION), WORKGROUP_SIZE),
     label: `activation_backward(${kind})`,
   });
 }

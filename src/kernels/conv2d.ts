@@ -1,25 +1,33 @@
 /**
- * 2-D convolution on the GPU (shaders/conv2d.wgsl): the forward pass with
- * fused bias and activation, and the backward pass (input gradient in gather
- * form, weight and bias gradients by a deterministic split-K reduction).
+ * 2-D convolution on the GPU: the forward pass with fused bias and
+ * activation, and the backward pass (input gradient in gather form, weight
+ * and bias gradients by a deterministic split-K reduction).
  *
  * Layouts as everywhere (geometry.ts): inp (B, Cin, H, W), out/dout
  * (B, Cout, OH, OW), weight OIHW (Cout, Cin, KH, KW), bias (Cout).
  *
  * conv2dBackward takes dout as the gradient w.r.t. the PRE-activation output
- * (the graph applies the activation derivative first) and OVERWRITES dinp,
- * dweight and dbias. Its weight gradient is two dispatches: partial sums per
- * chunk of output rows into a scratch buffer owned by the first dispatch,
- * then a reduction over the chunks in order. Nothing is allocated per step.
+ * and OVERWRITES dinp, dweight and dbias. With `belowActivation` (the
+ * activation of the layer that produced inp), dinp receives dL/d(that layer's
+ * pre-activation) instead: the derivative is fused into the input-gradient
+ * store, so the graph needs no separate activation_backward dispatch. Its
+ * weight gradient is two dispatches: partial sums per chunk of output rows
+ * into a scratch buffer owned by the first dispatch, then a reduction over
+ * the chunks in order. Nothing is allocated per step.
  *
  * Variants (variant.ts): 'blocked' (default) keeps a register block per
  * invocation and no workgroup memory; 'tiled' is an implicit GEMM through
- * workgroup-memory tiles. Both variants exist for all three passes.
+ * workgroup-memory tiles. Both variants exist for all three passes. Within
+ * 'blocked', stride-1 convolutions with kernels up to 5x5 and outputs of at
+ * least 4x4 (LeNet-5's) take the sliding-window kernels of
+ * shaders/conv2d-window.wgsl, which hold a whole input tile in registers; the
+ * rest take the general kernels of shaders/conv2d.wgsl (usesWindowKernels).
  */
 import conv2dCode from '../../shaders/conv2d.wgsl?raw';
+import windowCode from '../../shaders/conv2d-window.wgsl?raw';
 import { STORAGE } from '../gpu/buffers.ts';
 import { GpuLimitError } from '../gpu/errors.ts';
-import { ShapeError, type Conv2dGeometry } from '../geometry.ts';
+import { pool2dGeometry, ShapeError, type Conv2dGeometry, type Pool2dGeometry } from '../geometry.ts';
 import type { ActivationKind } from '../reference/activation.ts';
 import { ACTIVATION_CODES } from './activation.ts';
 import { disposeDispatch, grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, requireElements } from './kernel.ts';
@@ -27,6 +35,7 @@ import { withActivations } from './sources.ts';
 import type { KernelVariant } from './variant.ts';
 
 const shader = withActivations('conv2d.wgsl', conv2dCode);
+const windowShader = withActivations('conv2d-window.wgsl', windowCode);
 
 /** Invocations per workgroup of the blocked kernels and the reduction. */
 const WORKGROUP_SIZE = 64;
@@ -52,6 +61,211 @@ export interface Conv2dOptions {
   variant?: KernelVariant;
 }
 
+export interface Conv2dBackwardOptions extends Conv2dOptions {
+  /**
+   * The activation of the layer below (whose output is this layer's inp):
+   * its derivative, computed from inp, is fused into dinp. Default linear.
+   */
+  belowActivation?: ActivationKind;
+}
+
+// ---------------------------------------------------------------- sliding windows
+
+/** Largest kernel side the window kernels unroll (KH, KW in the WGSL). */
+const WINDOW_MAX_KERNEL = 5;
+/** Most output rows per tile (ROWS) and channels per invocation (CH_BLOCK) the WGSL unrolls. */
+const WINDOW_MAX_ROWS = 5;
+const WINDOW_MAX_CHANNELS = 8;
+const WINDOW_MAX_WEIGHT_CHANNELS = 4;
+/** Workgroup size of the window kernels: small, so that a few hundred invocations still spread over every core. */
+const WINDOW_WORKGROUP = 16;
+/**
+ * Relative costs in the window kernels' block choice, per lane: a storage
+ * load (a gather on a CPU adapter) against one multiply-add held in
+ * registers, and a store.
+ */
+const LOAD_COST = 8;
+const STORE_COST = 8;
+/**
+ * Most vec4 accumulators per invocation in the forward and input-gradient
+ * window kernels. Larger blocks load less per multiply-add but compile
+ * superlinearly slower (SwiftShader: about 0.4 s at 5, 2 s at 20, 6 s at 40
+ * accumulators on this machine), and every process pays that at start-up
+ * (the CLI's evaluate and predict, each test file); 24 costs a few percent
+ * of a training step against 40-48.
+ */
+const MAX_ACCUMULATORS = 24;
+/** The weight gradient aims for about this many invocations (chunks x blocks). */
+const WINDOW_WEIGHT_INVOCATIONS = 384;
+
+/** Smallest output height and width the window kernels take (tiles of 4 columns; tiny outputs are mostly padding). */
+const WINDOW_MIN_OUTPUT = 4;
+
+/**
+ * Whether the 'blocked' variant takes the sliding-window kernels for this
+ * geometry: stride 1, kernels up to 5x5, outputs of at least 4x4 (smaller
+ * ones, such as a 4x4 kernel over a 4x4 input, are a dense layer in disguise
+ * and run 2-5x faster on the general kernels).
+ */
+export function usesWindowKernels(g: Conv2dGeometry, variant: KernelVariant = 'blocked'): boolean {
+  return (
+    variant === 'blocked' && g.strideH === 1 && g.strideW === 1 && g.kernelH <= WINDOW_MAX_KERNEL && g.kernelW <= WINDOW_MAX_KERNEL &&
+    g.outHeight >= WINDOW_MIN_OUTPUT && g.outWidth >= WINDOW_MIN_OUTPUT
+  );
+}
+
+/** One sliding-window product: src (B, srcC, srcH, srcW) correlated into dst (B, dstC, dstH, dstW). */
+interface WindowProduct {
+  srcChannels: number;
+  srcHeight: number;
+  srcWidth: number;
+  dstChannels: number;
+  dstHeight: number;
+  dstWidth: number;
+  padTop: number;
+  padLeft: number;
+  weightDstStride: number;
+  weightSrcStride: number;
+  flip: boolean;
+}
+
+const forwardProduct = (g: Conv2dGeometry): WindowProduct => ({
+  srcChannels: g.inChannels,
+  srcHeight: g.inHeight,
+  srcWidth: g.inWidth,
+  dstChannels: g.outChannels,
+  dstHeight: g.outHeight,
+  dstWidth: g.outWidth,
+  padTop: g.padTop,
+  padLeft: g.padLeft,
+  weightDstStride: g.inChannels * g.kernelH * g.kernelW,
+  weightSrcStride: g.kernelH * g.kernelW,
+  flip: false,
+});
+
+/** The input gradient as a correlation of dout with the transposed, rotated kernel. */
+const inputGradProduct = (g: Conv2dGeometry): WindowProduct => ({
+  srcChannels: g.outChannels,
+  srcHeight: g.outHeight,
+  srcWidth: g.outWidth,
+  dstChannels: g.inChannels,
+  dstHeight: g.inHeight,
+  dstWidth: g.inWidth,
+  padTop: g.kernelH - 1 - g.padTop,
+  padLeft: g.kernelW - 1 - g.padLeft,
+  weightDstStride: g.kernelH * g.kernelW,
+  weightSrcStride: g.inChannels * g.kernelH * g.kernelW,
+  flip: true,
+});
+
+export interface WindowBlock {
+  /** Output rows (1..5) and columns (4 or 8) per tile. */
+  rows: number;
+  cols: number;
+  /** Destination channels per invocation. */
+  channels: number;
+}
+
+/**
+ * Tile rows, columns and channels per invocation for a forward or
+ * input-gradient window product: the choice with the least estimated work
+ * over the whole dispatch (input-tile and kernel loads, multiply-adds
+ * including the padding a partial tile computes, stores), with at most
+ * MAX_ACCUMULATORS vec4 accumulators.
+ */
+export function windowBlock(g: Conv2dGeometry, p: WindowProduct): WindowBlock {
+  const taps = g.kernelH * g.kernelW;
+  let best: WindowBlock = { rows: 1, cols: 4, channels: 1 };
+  let bestCost = Infinity;
+  for (const cols of [4, 8]) {
+    for (let rows = 1; rows <= WINDOW_MAX_ROWS; rows++) {
+      for (let channels = 1; channels <= Math.min(WINDOW_MAX_CHANNELS, p.dstChannels); channels++) {
+        if ((channels * rows * cols) / 4 > MAX_ACCUMULATORS) continue;
+        const invocations = g.batch * Math.ceil(p.dstHeight / rows) * Math.ceil(p.dstWidth / cols) * Math.ceil(p.dstChannels / channels);
+        const perSource = (rows + g.kernelH - 1) * (cols + 4) * LOAD_COST + channels * taps * LOAD_COST + channels * rows * cols * taps;
+        const cost = invocations * (p.srcChannels * perSource + channels * rows * cols * STORE_COST);
+        if (cost < bestCost) {
+          best = { rows, cols, channels };
+          bestCost = cost;
+        }
+      }
+    }
+  }
+  return best;
+}
+
+/** The weight gradient's window plan: tile rows, output channels per invocation, chunks of tile rows. */
+export interface WindowWeightPlan extends WindowBlock {
+  /** Tile rows (ROWS output rows of one image) per chunk, and chunks. */
+  chunkRows: number;
+  chunks: number;
+  partialsPerChunk: number;
+}
+
+export function windowWeightPlan(g: Conv2dGeometry): WindowWeightPlan {
+  const taps = g.kernelH * g.kernelW;
+  // Rows: the least padding in the last tile row; columns: the least padding, then the wider.
+  let rows = 1;
+  for (let r = 2; r <= WINDOW_MAX_ROWS; r++) {
+    if (Math.ceil(g.outHeight / r) * r - g.outHeight <= Math.ceil(g.outHeight / rows) * rows - g.outHeight) rows = r;
+  }
+  const cols = Math.ceil(g.outWidth / 8) * 8 - g.outWidth <= Math.ceil(g.outWidth / 4) * 4 - g.outWidth ? 8 : 4;
+  // Channels: the fewest blocks, then the least padding in the last one.
+  let channels = 1;
+  for (let c = 2; c <= Math.min(WINDOW_MAX_WEIGHT_CHANNELS, g.outChannels); c++) {
+    const blocks = Math.ceil(g.outChannels / c);
+    const best = Math.ceil(g.outChannels / channels);
+    if (blocks < best || (blocks === best && blocks * c < best * channels)) channels = c;
+  }
+  const blocks = Math.ceil(g.outChannels / channels) * g.inChannels;
+  const tileRows = g.batch * Math.ceil(g.outHeight / rows);
+  const partialsPerChunk = g.outChannels * g.inChannels * taps + g.outChannels;
+  const byScratch = Math.max(1, Math.floor(SPLIT_K_MAX_SCRATCH_BYTES / (4 * partialsPerChunk)));
+  const target = Math.max(1, Math.min(Math.ceil(WINDOW_WEIGHT_INVOCATIONS / blocks), tileRows, byScratch));
+  const chunkRows = Math.ceil(tileRows / target);
+  return { rows, cols, channels, chunkRows, chunks: Math.ceil(tileRows / chunkRows), partialsPerChunk };
+}
+
+function windowUniforms(g: Conv2dGeometry, p: WindowProduct, b: WindowBlock, workItems: number, chunkRows = 1, chunks = 1): Record<string, number> {
+  return {
+    batch: g.batch,
+    src_channels: p.srcChannels,
+    src_height: p.srcHeight,
+    src_width: p.srcWidth,
+    dst_channels: p.dstChannels,
+    dst_height: p.dstHeight,
+    dst_width: p.dstWidth,
+    pad_top: p.padTop,
+    pad_left: p.padLeft,
+    weight_dst_stride: p.weightDstStride,
+    weight_src_stride: p.weightSrcStride,
+    row_blocks: Math.ceil(p.dstHeight / b.rows),
+    col_blocks: Math.ceil(p.dstWidth / b.cols),
+    work_items: workItems,
+    chunk_rows: chunkRows,
+    chunk_count: chunks,
+  };
+}
+
+/** The window kernels' blocks for the three passes of a geometry (for reports and tests). */
+export function windowPlans(g: Conv2dGeometry): { forward: WindowBlock; inputGrad: WindowBlock; weightGrad: WindowWeightPlan } {
+  return { forward: windowBlock(g, forwardProduct(g)), inputGrad: windowBlock(g, inputGradProduct(g)), weightGrad: windowWeightPlan(g) };
+}
+
+/** Invocations of a forward or input-gradient window product. */
+const windowItems = (g: Conv2dGeometry, p: WindowProduct, b: WindowBlock): number =>
+  g.batch * Math.ceil(p.dstHeight / b.rows) * Math.ceil(p.dstWidth / b.cols) * Math.ceil(p.dstChannels / b.channels);
+
+const windowConstants = (g: Conv2dGeometry, b: WindowBlock, extra: Record<string, number> = {}): Record<string, number> => ({
+  WORKGROUP_SIZE: WINDOW_WORKGROUP,
+  KH: g.kernelH,
+  KW: g.kernelW,
+  ROWS: b.rows,
+  COLS: b.cols,
+  CH_BLOCK: b.channels,
+  ...extra,
+});
+
 /**
  * Channels per invocation (1..8) for a blocked kernel over `channels`
  * channels: the block that minimises loads per reduction step over all the
@@ -71,10 +285,15 @@ export function channelBlock(channels: number): number {
   return best;
 }
 
-/** How the weight-gradient reduction over the B*OH output rows is split. */
+/** How the weight-gradient reduction over the output rows is split. */
 export interface SplitK {
   chunks: number;
-  /** Output rows (b, oh) per chunk; the last chunk may have fewer. */
+  /**
+   * The rows split: output rows (b, oh), B*OH of them; for the window
+   * kernels, tile rows (rows of one image's tiles), B*ceil(OH/tile rows).
+   */
+  rows: number;
+  /** Rows per chunk; the last chunk may have fewer. */
   rowsPerChunk: number;
   /** Elements per chunk in the scratch buffer: Cout*Cin*KH*KW + Cout. */
   partialsPerChunk: number;
@@ -82,6 +301,10 @@ export interface SplitK {
 
 /** Chunks for the weight gradient: from the work per chunk, never empty, scratch bounded. */
 export function conv2dSplitK(g: Conv2dGeometry, variant: KernelVariant = 'blocked'): SplitK {
+  if (usesWindowKernels(g, variant)) {
+    const w = windowWeightPlan(g);
+    return { chunks: w.chunks, rows: g.batch * Math.ceil(g.outHeight / w.rows), rowsPerChunk: w.chunkRows, partialsPerChunk: w.partialsPerChunk };
+  }
   const taps = g.inChannels * g.kernelH * g.kernelW;
   const partialsPerChunk = g.outChannels * taps + g.outChannels;
   const rows = g.batch * g.outHeight;
@@ -94,7 +317,7 @@ export function conv2dSplitK(g: Conv2dGeometry, variant: KernelVariant = 'blocke
   const byScratch = Math.max(1, Math.floor(SPLIT_K_MAX_SCRATCH_BYTES / (4 * partialsPerChunk)));
   const target = Math.max(1, Math.min(wanted, byPositions, byScratch, rows));
   const rowsPerChunk = Math.ceil(rows / target);
-  return { chunks: Math.ceil(rows / rowsPerChunk), rowsPerChunk, partialsPerChunk };
+  return { chunks: Math.ceil(rows / rowsPerChunk), rows, rowsPerChunk, partialsPerChunk };
 }
 
 function checkGeometry(g: Conv2dGeometry): void {
@@ -118,7 +341,7 @@ const sizes = (g: Conv2dGeometry) => ({
 });
 
 /** The uniform struct: the geometry plus what this dispatch covers. */
-function conv2dUniforms(g: Conv2dGeometry, workItems: number, split: SplitK = { chunks: 1, rowsPerChunk: 1, partialsPerChunk: 0 }): Record<string, number> {
+function conv2dUniforms(g: Conv2dGeometry, workItems: number, split: SplitK = { chunks: 1, rows: 1, rowsPerChunk: 1, partialsPerChunk: 0 }): Record<string, number> {
   return {
     batch: g.batch,
     in_channels: g.inChannels,
@@ -149,12 +372,29 @@ const gemmTiles = (m: number, n: number): number => Math.ceil(m / TILE_M) * Math
 const blockedItems = (channels: number, positions: number): number =>
   Math.ceil(channels / channelBlock(channels)) * Math.ceil(positions / POSITION_BLOCK);
 
-/** One dispatch: out (B, Cout, OH, OW) = act(conv(inp, weight) + bias), only the post-activation output written. */
+/**
+ * Whether conv2dForward can also write the 2x2 stride-2 average pooling of its
+ * output (io.pooled): the 'blocked' window kernels, an even output height and
+ * width, and a tile of an even number of rows (each invocation then holds
+ * both rows of its windows).
+ */
+export function conv2dFusesAvgPool(g: Conv2dGeometry, pool: Pool2dGeometry, variant: KernelVariant = 'blocked'): boolean {
+  const poolMatches =
+    pool.windowH === 2 && pool.windowW === 2 && pool.strideH === 2 && pool.strideW === 2 &&
+    pool.batch === g.batch && pool.channels === g.outChannels && pool.inHeight === g.outHeight && pool.inWidth === g.outWidth;
+  return poolMatches && usesWindowKernels(g, variant) && g.outHeight % 2 === 0 && g.outWidth % 2 === 0 && windowBlock(g, forwardProduct(g)).rows % 2 === 0;
+}
+
+/**
+ * One dispatch: out (B, Cout, OH, OW) = act(conv(inp, weight) + bias), only
+ * the post-activation output written; with io.pooled (see conv2dFusesAvgPool)
+ * also pooled (B, Cout, OH/2, OW/2), its 2x2 stride-2 average pooling.
+ */
 export async function conv2dForward(
   cache: KernelCache,
   g: Conv2dGeometry,
   activation: ActivationKind,
-  io: { out: BufferResource; inp: BufferResource; weight: BufferResource; bias: BufferResource },
+  io: { out: BufferResource; inp: BufferResource; weight: BufferResource; bias: BufferResource; pooled?: BufferResource },
   opts?: Conv2dOptions,
 ): Promise<Dispatch[]> {
   checkGeometry(g);
@@ -163,20 +403,44 @@ export async function conv2dForward(
   const variant = opts?.variant ?? 'blocked';
   const label = `conv2d_forward[${variant}](${describeGeometry(g)}, ${activation})`;
   const buffers = { out: io.out, inp: io.inp, weight: io.weight, bias: io.bias };
+  if (io.pooled) {
+    const pool = pool2dGeometry({ batch: g.batch, channels: g.outChannels, inHeight: g.outHeight, inWidth: g.outWidth, window: 2, stride: 2 });
+    if (!conv2dFusesAvgPool(g, pool, variant)) throw new ShapeError(`${label}: cannot fuse the 2x2 average pooling here (see conv2dFusesAvgPool)`);
+    requireElements('conv2d_forward', 'pooled', io.pooled, (n.out / 4));
+  }
   if (variant === 'tiled') {
     const tiles = gemmTiles(g.outChannels, g.batch * g.outHeight * g.outWidth);
     const kernel = await cache.get(shader, 'conv2d_forward_tiled', { ACTIVATION: ACTIVATION_CODES[activation] });
     return [makeDispatch(cache.device, kernel, { uniforms: conv2dUniforms(g, tiles), buffers, workgroups: grid1d(cache.device, tiles, 1), label })];
+  }
+  if (usesWindowKernels(g, variant)) {
+    const p = forwardProduct(g);
+    const b = windowBlock(g, p);
+    const items = windowItems(g, p, b);
+    const entry = io.pooled ? 'conv2d_forward_window_pooled' : 'conv2d_forward_window';
+    const kernel = await cache.get(windowShader, entry, windowConstants(g, b, { ACTIVATION: ACTIVATION_CODES[activation] }));
+    // The window body reads its source through `dout` too (the input gradient's source): bound to inp, read only.
+    return [
+      makeDispatch(cache.device, kernel, {
+        uniforms: windowUniforms(g, p, b, items),
+        buffers: io.pooled ? { ...buffers, dout: io.inp, pooled: io.pooled } : { ...buffers, dout: io.inp },
+        workgroups: grid1d(cache.device, items, WINDOW_WORKGROUP),
+        label: `conv2d_forward[blocked](${describeGeometry(g)}, ${activation}, window ${b.rows}x${b.cols}x${b.channels}${io.pooled ? ', then avg-pool 2x2' : ''})`,
+      }),
+    ];
   }
   const items = blockedItems(g.outChannels, g.batch * g.outHeight * g.outWidth);
   const kernel = await cache.get(shader, 'conv2d_forward', { ACTIVATION: ACTIVATION_CODES[activation], WORKGROUP_SIZE, CH_BLOCK: channelBlock(g.outChannels) });
   return [makeDispatch(cache.device, kernel, { uniforms: conv2dUniforms(g, items), buffers, workgroups: grid1d(cache.device, items, WORKGROUP_SIZE), label })];
 }
 
+/** The weight gradient's dout, or how to compute it from a following average pooling's gradient. */
+type WeightGradSource = { dout: BufferResource } | { through: { dpool: BufferResource; out: BufferResource; activation: ActivationKind } };
+
 async function weightGradDispatches(
   cache: KernelCache,
   g: Conv2dGeometry,
-  io: { dweight: BufferResource; dbias: BufferResource; dout: BufferResource; inp: BufferResource },
+  io: { dweight: BufferResource; dbias: BufferResource; inp: BufferResource } & WeightGradSource,
   variant: KernelVariant,
 ): Promise<Dispatch[]> {
   const split = conv2dSplitK(g, variant);
@@ -186,7 +450,17 @@ async function weightGradDispatches(
   try {
     const geometry = describeGeometry(g);
     let first: Dispatch;
-    if (variant === 'tiled') {
+    if ('through' in io) {
+      const w = windowWeightPlan(g);
+      const items = split.chunks * Math.ceil(g.outChannels / w.channels) * g.inChannels;
+      const kernel = await cache.get(windowShader, 'conv2d_backward_weight_window_pooled', windowConstants(g, w, { ACTIVATION: ACTIVATION_CODES[io.through.activation] }));
+      first = makeDispatch(cache.device, kernel, {
+        uniforms: windowUniforms(g, forwardProduct(g), w, items, w.chunkRows, w.chunks),
+        buffers: { inp: io.inp, dpool: io.through.dpool, fwd_out: io.through.out, partials },
+        workgroups: grid1d(cache.device, items, WINDOW_WORKGROUP),
+        label: `conv2d_backward_weight[blocked](${geometry}, ${split.chunks} chunks, window ${w.rows}x${w.cols}x${w.channels}, through avg-pool 2x2 and ${io.through.activation}')`,
+      });
+    } else if (variant === 'tiled') {
       const tiles = gemmTiles(g.outChannels, taps + 1) * split.chunks;
       const kernel = await cache.get(shader, 'conv2d_backward_weight_tiled');
       first = makeDispatch(cache.device, kernel, {
@@ -194,6 +468,16 @@ async function weightGradDispatches(
         buffers: { dout: io.dout, inp: io.inp, partials },
         workgroups: grid1d(cache.device, tiles, 1),
         label: `conv2d_backward_weight[tiled](${geometry}, ${split.chunks} chunks)`,
+      });
+    } else if (usesWindowKernels(g, variant)) {
+      const w = windowWeightPlan(g);
+      const items = split.chunks * Math.ceil(g.outChannels / w.channels) * g.inChannels;
+      const kernel = await cache.get(windowShader, 'conv2d_backward_weight_window', windowConstants(g, w));
+      first = makeDispatch(cache.device, kernel, {
+        uniforms: windowUniforms(g, forwardProduct(g), w, items, w.chunkRows, w.chunks),
+        buffers: { dout: io.dout, inp: io.inp, partials },
+        workgroups: grid1d(cache.device, items, WINDOW_WORKGROUP),
+        label: `conv2d_backward_weight[blocked](${geometry}, ${split.chunks} chunks, window ${w.rows}x${w.cols}x${w.channels})`,
       });
     } else {
       const block = channelBlock(g.outChannels);
@@ -224,31 +508,92 @@ async function weightGradDispatches(
 async function inputGradDispatch(
   cache: KernelCache,
   g: Conv2dGeometry,
-  io: { dinp: BufferResource; dout: BufferResource; weight: BufferResource },
+  io: { dinp: BufferResource; dout: BufferResource; weight: BufferResource; inp: BufferResource },
   variant: KernelVariant,
+  below: ActivationKind,
 ): Promise<Dispatch> {
-  const label = `conv2d_backward_input[${variant}](${describeGeometry(g)})`;
-  const buffers = { dinp: io.dinp, dout: io.dout, weight: io.weight };
+  const fused = below === 'linear' ? '' : `, then ${below}'`;
+  const label = `conv2d_backward_input[${variant}](${describeGeometry(g)}${fused})`;
+  const buffers = { dinp: io.dinp, dout: io.dout, weight: io.weight, inp: io.inp };
+  const ACTIVATION = ACTIVATION_CODES[below];
   if (variant === 'tiled') {
     const tiles = gemmTiles(g.inChannels, g.batch * g.inHeight * g.inWidth);
-    const kernel = await cache.get(shader, 'conv2d_backward_input_tiled');
+    const kernel = await cache.get(shader, 'conv2d_backward_input_tiled', { ACTIVATION });
     return makeDispatch(cache.device, kernel, { uniforms: conv2dUniforms(g, tiles), buffers, workgroups: grid1d(cache.device, tiles, 1), label });
   }
+  if (usesWindowKernels(g, variant)) {
+    const p = inputGradProduct(g);
+    const b = windowBlock(g, p);
+    const items = windowItems(g, p, b);
+    const kernel = await cache.get(windowShader, 'conv2d_backward_input_window', windowConstants(g, b, { ACTIVATION, FLIP: 1 }));
+    return makeDispatch(cache.device, kernel, {
+      uniforms: windowUniforms(g, p, b, items),
+      buffers,
+      workgroups: grid1d(cache.device, items, WINDOW_WORKGROUP),
+      label: `conv2d_backward_input[blocked](${describeGeometry(g)}${fused}, window ${b.rows}x${b.cols}x${b.channels})`,
+    });
+  }
   const items = blockedItems(g.inChannels, g.batch * g.inHeight * g.inWidth);
-  const kernel = await cache.get(shader, 'conv2d_backward_input', { WORKGROUP_SIZE, CH_BLOCK: channelBlock(g.inChannels) });
+  const kernel = await cache.get(shader, 'conv2d_backward_input', { WORKGROUP_SIZE, CH_BLOCK: channelBlock(g.inChannels), ACTIVATION });
   return makeDispatch(cache.device, kernel, { uniforms: conv2dUniforms(g, items), buffers, workgroups: grid1d(cache.device, items, WORKGROUP_SIZE), label });
+}
+
+/**
+ * Whether conv2dBackwardThroughAvgPool applies: the 'blocked' window kernels,
+ * a following 2x2 stride-2 average pooling over an even output, and a weight
+ * gradient tiled by an even number of rows.
+ */
+export function conv2dFusesAvgPoolBackward(g: Conv2dGeometry, pool: Pool2dGeometry, variant: KernelVariant = 'blocked'): boolean {
+  const poolMatches =
+    pool.windowH === 2 && pool.windowW === 2 && pool.strideH === 2 && pool.strideW === 2 &&
+    pool.batch === g.batch && pool.channels === g.outChannels && pool.inHeight === g.outHeight && pool.inWidth === g.outWidth;
+  return poolMatches && usesWindowKernels(g, variant) && g.outHeight % 2 === 0 && g.outWidth % 2 === 0 && windowWeightPlan(g).rows % 2 === 0;
+}
+
+/**
+ * The weight and bias gradients of a convolution whose output `out` (after
+ * `activation`) feeds only a 2x2 stride-2 average pooling, from that
+ * pooling's output gradient dpool (B, Cout, OH/2, OW/2): the pooling's
+ * backward pass and the activation's derivative are fused into the weight
+ * gradient, so neither the pooling nor the activation needs a backward
+ * dispatch. No input gradient: for a first layer. Two dispatches, as
+ * conv2dBackward's first two; OVERWRITES dweight and dbias.
+ */
+export async function conv2dBackwardThroughAvgPool(
+  cache: KernelCache,
+  g: Conv2dGeometry,
+  activation: ActivationKind,
+  io: { dweight: BufferResource; dbias: BufferResource; dpool: BufferResource; out: BufferResource; inp: BufferResource },
+  opts?: Conv2dOptions,
+): Promise<Dispatch[]> {
+  checkGeometry(g);
+  const variant = opts?.variant ?? 'blocked';
+  const pool = pool2dGeometry({ batch: g.batch, channels: g.outChannels, inHeight: g.outHeight, inWidth: g.outWidth, window: 2, stride: 2 });
+  if (!conv2dFusesAvgPoolBackward(g, pool, variant)) {
+    throw new ShapeError(`conv2d_backward(${describeGeometry(g)}): cannot fuse the 2x2 average pooling's backward pass here (see conv2dFusesAvgPoolBackward)`);
+  }
+  const n = sizes(g);
+  const op = 'conv2d_backward';
+  requireElements(op, 'dweight', io.dweight, n.weight);
+  requireElements(op, 'dbias', io.dbias, n.bias);
+  requireElements(op, 'dpool', io.dpool, n.out / 4);
+  requireElements(op, 'out', io.out, n.out);
+  requireElements(op, 'inp', io.inp, n.inp);
+  return weightGradDispatches(cache, g, { dweight: io.dweight, dbias: io.dbias, inp: io.inp, through: { dpool: io.dpool, out: io.out, activation } }, variant);
 }
 
 /**
  * Dispatches, in order: weight-gradient partials (owns the scratch buffer),
  * their reduction into dweight/dbias, then dinp unless it is omitted (a first
- * layer needs no input gradient).
+ * layer needs no input gradient). With opts.belowActivation, dinp is
+ * dL/d(pre-activation of the layer below): dL/d inp times that activation's
+ * derivative at inp.
  */
 export async function conv2dBackward(
   cache: KernelCache,
   g: Conv2dGeometry,
   io: { dinp?: BufferResource; dweight: BufferResource; dbias: BufferResource; dout: BufferResource; inp: BufferResource; weight: BufferResource },
-  opts?: Conv2dOptions,
+  opts?: Conv2dBackwardOptions,
 ): Promise<Dispatch[]> {
   checkGeometry(g);
   const n = sizes(g);
@@ -260,10 +605,10 @@ export async function conv2dBackward(
   requireElements(op, 'weight', io.weight, n.weight);
   if (io.dinp) requireElements(op, 'dinp', io.dinp, n.inp);
   const variant = opts?.variant ?? 'blocked';
-  const dispatches = await weightGradDispatches(cache, g, io, variant);
+  const dispatches = await weightGradDispatches(cache, g, { dweight: io.dweight, dbias: io.dbias, inp: io.inp, dout: io.dout }, variant);
   if (io.dinp) {
     try {
-      dispatches.push(await inputGradDispatch(cache, g, { dinp: io.dinp, dout: io.dout, weight: io.weight }, variant));
+      dispatches.push(await inputGradDispatch(cache, g, { dinp: io.dinp, dout: io.dout, weight: io.weight, inp: io.inp }, variant, opts?.belowActivation ?? 'linear'));
     } catch (error) {
       dispatches.forEach(disposeDispatch);
       throw error;

@@ -6,14 +6,14 @@
  * bias (Out), out/dout (B, Out).
  *
  * denseBackward takes dout as the gradient w.r.t. the PRE-activation output
- * (the graph applies the activation derivative first) and OVERWRITES dinp,
- * dweight and dbias. Its weight gradient is two dispatches: partial sums of
+ * and OVERWRITES dinp, dweight and dbias. Its weight gradient is two
+ * dispatches: partial sums of
  * [dweight; dbias] per chunk of WEIGHT_GRAD_BATCH_CHUNK batch rows into a
  * scratch buffer owned by the first dispatch, then a sum over the chunks in
  * order, so the result is deterministic for any batch. Nothing is allocated
  * per step.
  *
- * Variants (variant.ts): 'blocked' (default) gives each invocation a 4x4
+ * Variants (variant.ts): 'blocked' (default) gives each invocation an 8x8
  * register block and uses no workgroup memory; 'tiled' has a 16x16
  * workgroup compute a 64x64 tile of C from slabs staged in workgroup memory.
  * Both exist for all three products.
@@ -44,14 +44,28 @@ export interface DenseOptions {
   variant?: KernelVariant;
 }
 
+export interface DenseBackwardOptions extends DenseOptions {
+  /**
+   * The activation of the layer below (whose output is this layer's inp):
+   * its derivative, computed from inp, is fused into dinp. Default linear.
+   */
+  belowActivation?: ActivationKind;
+}
+
 /**
  * Batch rows per partial weight-gradient sum. A fixed number, not one derived
  * from the adapter, so a given batch is always summed in the same order.
  */
 export const WEIGHT_GRAD_BATCH_CHUNK = 256;
-/** Invocations per workgroup of the blocked kernels and the reduction. */
-const WORKGROUP_SIZE = 64;
-/** Rows and columns of C per invocation in both variants (a vec4f per row). */
+/**
+ * Invocations per workgroup of the blocked kernels and the reduction. Small:
+ * an 8x8 block is a lot of work, and a LeNet-sized product has only a few
+ * hundred blocks, which a CPU adapter spreads over its cores a workgroup at
+ * a time.
+ */
+const WORKGROUP_SIZE = 16;
+/** Rows and columns of C per invocation: the blocked variant's 8x8 block, the tiled variant's 4x4. */
+const BLOCKED_BLOCK = 8;
 const BLOCK = 4;
 /** The tiled kernels' workgroup is TILE x TILE invocations, its tile of C (BLOCK TILE)². */
 const TILE = 16;
@@ -96,12 +110,12 @@ const variantConstants = (variant: KernelVariant): Record<string, number> => (va
 
 /**
  * Workgroups for a product C (rows x cols), `depth` times over (the weight
- * gradient's batch chunks, workgroup_id.z): blocked numbers 4x4 blocks and
+ * gradient's batch chunks, workgroup_id.z): blocked numbers 8x8 blocks and
  * folds them into x/y; tiled lays its tiles of C out as columns x rows.
  */
 function productGrid(device: GPUDevice, variant: KernelVariant, rows: number, cols: number, depth = 1): [number, number, number] {
   if (variant === 'tiled') return [Math.ceil(cols / (BLOCK * TILE)), Math.ceil(rows / (BLOCK * TILE)), depth];
-  const [x, y] = grid1d(device, Math.ceil(rows / BLOCK) * Math.ceil(cols / BLOCK), WORKGROUP_SIZE);
+  const [x, y] = grid1d(device, Math.ceil(rows / BLOCKED_BLOCK) * Math.ceil(cols / BLOCKED_BLOCK), WORKGROUP_SIZE);
   return [x, y, depth];
 }
 
@@ -174,28 +188,31 @@ async function weightGradDispatches(
 async function inputGradDispatch(
   cache: KernelCache,
   d: DenseDims,
-  io: { dinp: BufferResource; dout: BufferResource; weight: BufferResource },
+  io: { dinp: BufferResource; dout: BufferResource; weight: BufferResource; inp: BufferResource },
   variant: KernelVariant,
+  below: ActivationKind,
 ): Promise<Dispatch> {
-  const kernel = await cache.get(shader, `dense_backward_input_${variant}`, variantConstants(variant));
+  const kernel = await cache.get(shader, `dense_backward_input_${variant}`, { ...variantConstants(variant), ACTIVATION: ACTIVATION_CODES[below] });
   return makeDispatch(cache.device, kernel, {
     uniforms: denseUniforms(d),
-    buffers: { dinp: io.dinp, dout: io.dout, weight: io.weight },
+    buffers: { dinp: io.dinp, dout: io.dout, weight: io.weight, inp: io.inp },
     workgroups: productGrid(cache.device, variant, d.batch, d.inFeatures),
-    label: `dense_backward_input[${variant}](${describeDims(d)})`,
+    label: `dense_backward_input[${variant}](${describeDims(d)}${below === 'linear' ? '' : `, then ${below}'`})`,
   });
 }
 
 /**
  * Dispatches, in order: weight-gradient partials (owns the scratch buffer),
  * their sum into dweight/dbias, then dinp (B, In) = dout · weightᵀ unless
- * dinp is omitted (a first layer needs no input gradient).
+ * dinp is omitted (a first layer needs no input gradient). With
+ * opts.belowActivation, dinp is multiplied by that activation's derivative
+ * at inp: dL/d(pre-activation of the layer below).
  */
 export async function denseBackward(
   cache: KernelCache,
   d: DenseDims,
   io: { dinp?: BufferResource; dweight: BufferResource; dbias: BufferResource; dout: BufferResource; inp: BufferResource; weight: BufferResource },
-  opts?: DenseOptions,
+  opts?: DenseBackwardOptions,
 ): Promise<Dispatch[]> {
   checkDims(d);
   const n = sizes(d);
@@ -210,7 +227,7 @@ export async function denseBackward(
   const dispatches = await weightGradDispatches(cache, d, io, variant);
   if (io.dinp) {
     try {
-      dispatches.push(await inputGradDispatch(cache, d, { dinp: io.dinp, dout: io.dout, weight: io.weight }, variant));
+      dispatches.push(await inputGradDispatch(cache, d, { dinp: io.dinp, dout: io.dout, weight: io.weight, inp: io.inp }, variant, opts?.belowActivation ?? 'linear'));
     } catch (error) {
       dispatches.forEach(disposeDispatch);
       throw error;

@@ -11,14 +11,24 @@
  * overlapping windows need no atomics, and it OVERWRITES dinp.
  * Max pooling recomputes each window's argmax from the forward input (the
  * first maximum in row-major window order, as the CPU reference does)
- * instead of storing indices.
+ * instead of storing indices. Average pooling with windows that never
+ * overlap (stride >= window, LeNet-5's 2x2 stride 2) takes a kernel that
+ * finds each element's window by division rather than a search.
+ *
+ * With `belowActivation` (the activation of the layer that produced inp), the
+ * backward pass multiplies dinp by that activation's derivative at inp, so
+ * it writes dL/d(that layer's pre-activation) and the graph needs no
+ * activation_backward dispatch.
  */
 import poolCode from '../../shaders/pool.wgsl?raw';
 import { GpuLimitError } from '../gpu/errors.ts';
 import { pool2dGeometry, ShapeError, type Pool2dGeometry } from '../geometry.ts';
-import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, type ShaderSource, requireElements } from './kernel.ts';
+import type { ActivationKind } from '../reference/activation.ts';
+import { ACTIVATION_CODES } from './activation.ts';
+import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, requireElements } from './kernel.ts';
+import { withActivations } from './sources.ts';
 
-const shader: ShaderSource = { name: 'pool.wgsl', code: poolCode };
+const shader = withActivations('pool.wgsl', poolCode);
 
 export type PoolMode = 'avg' | 'max';
 
@@ -90,33 +100,32 @@ export async function poolForward(cache: KernelCache, mode: PoolMode, g: Pool2dG
 
 /**
  * dinp (B, C, H, W) from dout (B, C, OH, OW), overwritten. Max pooling reads
- * the forward input `inp` to find each window's argmax; average pooling
- * ignores it. One dispatch.
+ * the forward input `inp` to find each window's argmax; both read it for a
+ * fused `belowActivation` derivative. One dispatch.
  */
 export async function poolBackward(
   cache: KernelCache,
   mode: PoolMode,
   g: Pool2dGeometry,
   io: { dinp: BufferResource; dout: BufferResource; inp: BufferResource },
+  opts?: { belowActivation?: ActivationKind },
 ): Promise<Dispatch[]> {
   checkGeometry(g);
   const n = sizes(g);
-  const entry = `${mode}_pool_backward`;
+  const disjoint = mode === 'avg' && g.strideH >= g.windowH && g.strideW >= g.windowW;
+  const entry = disjoint ? 'avg_pool_backward_disjoint' : `${mode}_pool_backward`;
   requireElements(entry, 'dinp', io.dinp, n.inp);
   requireElements(entry, 'dout', io.dout, n.out);
-  const buffers: Record<string, BufferResource> = { dinp: io.dinp, dout: io.dout };
-  if (mode === 'max') {
-    requireElements(entry, 'inp', io.inp, n.inp);
-    buffers.inp = io.inp;
-  }
+  requireElements(entry, 'inp', io.inp, n.inp);
+  const below = opts?.belowActivation ?? 'linear';
   const count = segments(g.batch * g.channels * g.inHeight, g.inWidth);
-  const kernel = await cache.get(shader, entry, { WORKGROUP_SIZE });
+  const kernel = await cache.get(shader, entry, { WORKGROUP_SIZE, ACTIVATION: ACTIVATION_CODES[below] });
   return [
     makeDispatch(cache.device, kernel, {
       uniforms: poolUniforms(g, count),
-      buffers,
+      buffers: { dinp: io.dinp, dout: io.dout, inp: io.inp },
       workgroups: grid1d(cache.device, count, WORKGROUP_SIZE),
-      label: `${entry}(${describeGeometry(g)})`,
+      label: `${entry}(${describeGeometry(g)}${below === 'linear' ? '' : `, then ${below}'`})`,
     }),
   ];
 }

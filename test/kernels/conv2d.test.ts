@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { conv2dGeometry, type Conv2dGeometry, type Conv2dParams } from '../../src/geometry.ts';
-import { conv2dBackward, conv2dForward, conv2dSplitK } from '../../src/kernels/conv2d.ts';
+import { conv2dGeometry, pool2dGeometry, type Conv2dGeometry, type Conv2dParams } from '../../src/geometry.ts';
+import { conv2dBackward, conv2dBackwardThroughAvgPool, conv2dForward, conv2dFusesAvgPool, conv2dFusesAvgPoolBackward, conv2dSplitK } from '../../src/kernels/conv2d.ts';
 import { KernelCache } from '../../src/kernels/kernel.ts';
 import type { KernelVariant } from '../../src/kernels/variant.ts';
-import { activationForward, type ActivationKind } from '../../src/reference/activation.ts';
+import { activationBackward, activationForward, type ActivationKind } from '../../src/reference/activation.ts';
 import { conv2dBackward as refBackward, conv2dForward as refForward } from '../../src/reference/conv2d.ts';
+import { avgPoolBackward, avgPoolForward } from '../../src/reference/pool.ts';
 import { createRng, randomUniform } from '../../src/util/random.ts';
 import { testGpu } from '../helpers/gpu.ts';
 import { expectParity, GpuScratch, printMeasured } from '../helpers/parity.ts';
@@ -118,6 +119,40 @@ describe('conv2d kernels match the CPU reference', () => {
             expectParity(await scratch.read(out, t.dout.length), referenceForward(g, t, kind), `${tag} forward ${kind}`);
           }
 
+          // A following 2x2 stride-2 average pooling fused into the forward store, where the kernel can.
+          if (g.outHeight >= 2 && g.outWidth >= 2) {
+            const pool = pool2dGeometry({ batch: g.batch, channels: g.outChannels, inHeight: g.outHeight, inWidth: g.outWidth, window: 2, stride: 2 });
+            if (conv2dFusesAvgPool(g, pool, variant)) {
+              const kind = ACTIVATIONS[index % ACTIVATIONS.length];
+              const n = g.batch * g.outChannels * pool.outHeight * pool.outWidth;
+              const out = scratch.poisoned(t.dout.length);
+              const pooled = scratch.poisoned(n);
+              await scratch.run(await conv2dForward(cache, g, kind, { out, inp, weight, bias, pooled }, { variant }));
+              const refOut = referenceForward(g, t, kind);
+              const refPooled = new Float32Array(n);
+              avgPoolForward(refPooled, refOut, pool);
+              expectParity(await scratch.read(out, t.dout.length), refOut, `${tag} forward ${kind}, pooled: out`);
+              expectParity(await scratch.read(pooled, n), refPooled, `${tag} forward ${kind}, then avg-pool 2x2`);
+            }
+            // The weight gradient through that pooling and the activation, from the pooled gradient.
+            if (conv2dFusesAvgPoolBackward(g, pool, variant)) {
+              const kind = ACTIVATIONS[1 + (index % 3)];
+              const n = g.batch * g.outChannels * pool.outHeight * pool.outWidth;
+              const dpoolData = randomUniform(createRng(seed + 1), n, -1, 1);
+              const yData = referenceForward(g, t, kind);
+              const dpre = new Float32Array(t.dout.length);
+              avgPoolBackward(dpre, dpoolData, pool);
+              activationBackward(dpre, dpre, yData, kind);
+              const refThrough = referenceBackward(g, { ...t, dout: dpre });
+              const dweight = scratch.poisoned(t.weight.length);
+              const dbias = scratch.poisoned(g.outChannels);
+              const io = { dweight, dbias, dpool: scratch.upload(dpoolData), out: scratch.upload(yData), inp };
+              await scratch.run(await conv2dBackwardThroughAvgPool(cache, g, kind, io, { variant }));
+              expectParity(await scratch.read(dweight, t.weight.length), refThrough.dweight, `${tag} dweight through avg-pool 2x2 and ${kind}'`);
+              expectParity(await scratch.read(dbias, g.outChannels), refThrough.dbias, `${tag} dbias through avg-pool 2x2 and ${kind}'`);
+            }
+          }
+
           const ref = referenceBackward(g, t);
           const chunks = conv2dSplitK(g, variant).chunks;
           const dinp = scratch.poisoned(t.inp.length);
@@ -132,6 +167,20 @@ describe('conv2d kernels match the CPU reference', () => {
           expectParity(gpuDinp, ref.dinp, `${tag} backward dinp`);
           expectParity(gpuDweight, ref.dweight, `${tag} backward dweight (${chunks} chunks)`);
           expectParity(gpuDbias, ref.dbias, `${tag} backward dbias (${chunks} chunks)`);
+
+          // The input gradient with the layer below's activation derivative fused (inp is that layer's output).
+          const below = ACTIVATIONS[1 + (index % 3)];
+          const fusedDinp = scratch.poisoned(t.inp.length);
+          const fused = await conv2dBackward(
+            cache,
+            g,
+            { dinp: fusedDinp, dweight: scratch.poisoned(t.weight.length), dbias: scratch.poisoned(g.outChannels), dout, inp, weight },
+            { variant, belowActivation: below },
+          );
+          await scratch.run(fused);
+          const expectedFused = new Float32Array(t.inp.length);
+          activationBackward(expectedFused, ref.dinp, t.inp, below);
+          expectParity(await scratch.read(fusedDinp, t.inp.length), expectedFused, `${tag} backward dinp, then ${below}'`);
 
           if (c.firstLayer) {
             // Same dispatches again: bit-identical (no atomics, fixed reduction order).
@@ -163,8 +212,9 @@ describe('conv2d kernels match the CPU reference', () => {
         for (const g of [conv1, conv2]) {
           const split = conv2dSplitK(g, variant);
           expect(split.chunks).toBeGreaterThan(1);
-          expect((split.chunks - 1) * split.rowsPerChunk).toBeLessThan(g.batch * g.outHeight);
-          expect(split.chunks * split.rowsPerChunk).toBeGreaterThanOrEqual(g.batch * g.outHeight);
+          expect((split.chunks - 1) * split.rowsPerChunk).toBeLessThan(split.rows);
+          expect(split.chunks * split.rowsPerChunk).toBeGreaterThanOrEqual(split.rows);
+          expect(split.rows).toBeGreaterThanOrEqual(g.batch * Math.ceil(g.outHeight / 5));
         }
       }
     }

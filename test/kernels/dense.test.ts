@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { denseBackward, denseForward, WEIGHT_GRAD_BATCH_CHUNK, type DenseDims } from '../../src/kernels/dense.ts';
 import { KernelCache } from '../../src/kernels/kernel.ts';
 import type { KernelVariant } from '../../src/kernels/variant.ts';
-import { activationForward, type ActivationKind } from '../../src/reference/activation.ts';
+import { activationBackward, activationForward, type ActivationKind } from '../../src/reference/activation.ts';
 import { denseBackward as refBackward, denseForward as refForward } from '../../src/reference/dense.ts';
 import { createRng, randomUniform } from '../../src/util/random.ts';
 import { testGpu } from '../helpers/gpu.ts';
@@ -104,6 +104,15 @@ describe('dense kernels match the CPU reference', () => {
           expectParity(await scratch.read(dinp, batch * inFeatures), ref.dinp, label('dinp'));
           expectParity(await scratch.read(dweight, inFeatures * outFeatures), ref.dweight, label('dweight'));
           expectParity(await scratch.read(dbias, outFeatures), ref.dbias, label('dbias'));
+          // dinp with the layer below's activation derivative fused (inp is that layer's output).
+          const below = (['tanh', 'sigmoid', 'relu'] as const)[index % 3];
+          const fusedDinp = scratch.poisoned(batch * inFeatures);
+          await scratch.run(
+            await denseBackward(cache, c, { dinp: fusedDinp, dweight: scratch.poisoned(inFeatures * outFeatures), dbias: scratch.poisoned(outFeatures), dout, inp, weight }, { variant, belowActivation: below }),
+          );
+          const expectedFused = new Float32Array(batch * inFeatures);
+          activationBackward(expectedFused, ref.dinp, x.inp, below);
+          expectParity(await scratch.read(fusedDinp, batch * inFeatures), expectedFused, label(`dinp, then ${below}'`));
         } finally {
           scratch.dispose();
         }

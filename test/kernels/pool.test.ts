@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { pool2dGeometry, type Pool2dGeometry, type Pool2dParams } from '../../src/geometry.ts';
 import { KernelCache } from '../../src/kernels/kernel.ts';
 import { poolBackward, poolForward, type PoolMode } from '../../src/kernels/pool.ts';
+import { activationBackward, type ActivationKind } from '../../src/reference/activation.ts';
 import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward } from '../../src/reference/pool.ts';
 import { createRng, randomUniform, type Rng } from '../../src/util/random.ts';
 import { testGpu } from '../helpers/gpu.ts';
@@ -53,16 +54,27 @@ function quantised(rng: Rng, length: number): Float32Array {
   return out;
 }
 
-async function runPool(gpu: Awaited<ReturnType<typeof testGpu>>, cache: KernelCache, mode: PoolMode, g: Pool2dGeometry, inp: Float32Array, dout: Float32Array) {
+/** Forward, backward, and backward with `below`'s derivative fused (inp standing for that layer's output). */
+async function runPool(
+  gpu: Awaited<ReturnType<typeof testGpu>>,
+  cache: KernelCache,
+  mode: PoolMode,
+  g: Pool2dGeometry,
+  inp: Float32Array,
+  dout: Float32Array,
+  below: ActivationKind = 'linear',
+) {
   const scratch = new GpuScratch(gpu);
   try {
     const inpBuf = scratch.upload(inp);
     const doutBuf = scratch.upload(dout);
     const out = scratch.poisoned(dout.length);
     const dinp = scratch.poisoned(inp.length);
+    const fusedDinp = scratch.poisoned(inp.length);
     await scratch.run(await poolForward(cache, mode, g, { out, inp: inpBuf }));
     await scratch.run(await poolBackward(cache, mode, g, { dinp, dout: doutBuf, inp: inpBuf }));
-    return { out: await scratch.read(out, dout.length), dinp: await scratch.read(dinp, inp.length) };
+    await scratch.run(await poolBackward(cache, mode, g, { dinp: fusedDinp, dout: doutBuf, inp: inpBuf }, { belowActivation: below }));
+    return { out: await scratch.read(out, dout.length), dinp: await scratch.read(dinp, inp.length), fusedDinp: await scratch.read(fusedDinp, inp.length) };
   } finally {
     scratch.dispose();
   }
@@ -85,10 +97,14 @@ describe('pooling kernels match the CPU reference', () => {
         const inp = randomUniform(rng, n.inp, -2, 2);
         const dout = randomUniform(rng, n.out, -1, 1);
         const ref = reference(mode, g, inp, dout);
-        const got = await runPool(gpu, cache, mode, g, inp, dout);
+        const below = (['tanh', 'sigmoid', 'relu'] as const)[index % 3];
+        const got = await runPool(gpu, cache, mode, g, inp, dout, below);
         const shape = `${g.batch}x${g.channels}x${g.inHeight}x${g.inWidth} w${g.windowH}x${g.windowW} s${g.strideH}x${g.strideW}`;
         expectParity(got.out, ref.out, `${mode} forward ${c.name} ${shape} seed=${seed}`);
         expectParity(got.dinp, ref.dinp, `${mode} backward ${c.name} ${shape} seed=${seed}`);
+        const fused = new Float32Array(n.inp);
+        activationBackward(fused, ref.dinp, inp, below);
+        expectParity(got.fusedDinp, fused, `${mode} backward, then ${below}' ${c.name} ${shape} seed=${seed}`);
       }
     });
   }
