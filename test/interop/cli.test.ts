@@ -1,23 +1,22 @@
 /**
  * The export, import, report and sweep commands end to end, through a real
- * CLI bundle (test/interop/cli-entry.ts, built like main.ts): a checkpoint
+ * CLI bundle (src/cli/main.ts, built by test/helpers/cli.ts): a checkpoint
  * with a run card -> export all three formats -> import the TF.js folder and
  * the safetensors file back into checkpoints (same weights bit for bit) ->
  * efficiency report; a tiny sweep; refusals exit 2 with usage.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { captureCheckpoint, decodeCheckpoint } from '../../src/engine/checkpoint.ts';
 import { Model } from '../../src/engine/model.ts';
 import { lenet5 } from '../../src/graph/spec.ts';
 import { writeFileAtomic } from '../../src/node/files.ts';
 import { buildRunCard } from '../../src/research/run-card.ts';
+import { runCli } from '../helpers/cli.ts';
 import { testGpu } from '../helpers/gpu.ts';
 
-let cli = '';
-const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 600_000 });
+const run = (args: string[]) => runCli(args);
 
 describe('export / import / report / sweep commands', () => {
   let out = '';
@@ -26,8 +25,6 @@ describe('export / import / report / sweep commands', () => {
   beforeAll(async () => {
     mkdirSync('test-output', { recursive: true });
     out = mkdtempSync(join('test-output', 'interop-cli-'));
-    execFileSync('npx', ['vite', 'build', '--ssr', 'test/interop/cli-entry.ts', '--outDir', join(out, 'bin'), '--logLevel', 'error'], { stdio: 'pipe' });
-    cli = resolve(out, 'bin', 'cli-entry.js');
     const gpu = await testGpu();
     const model = await Model.create(gpu, lenet5, { seed: 21, batchSize: 32 });
     weights = await model.getWeights();
