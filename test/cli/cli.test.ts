@@ -38,7 +38,8 @@ describe('lenet-gpu CLI', () => {
     expect(predict.status, predict.stderr).toBe(0);
     expect(predict.stdout).toMatch(/test\[0\]: predicted \d \(true 7\)/);
     expect(predict.stdout).toMatch(/test\[1\]: predicted \d \(true 2\)/);
-  });
+    // Three CLI processes each compile every pipeline (5-12 s apiece on SwiftShader under load).
+  }, 300_000);
 
   it('summary prints the Keras-style table for a preset, with no GPU work', () => {
     const run = runCli(['summary', '--preset', 'lenet5-variant']);
