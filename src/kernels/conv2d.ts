@@ -30,7 +30,7 @@ import { GpuLimitError } from '../gpu/errors.ts';
 import { pool2dGeometry, ShapeError, type Conv2dGeometry, type Pool2dGeometry } from '../geometry.ts';
 import type { ActivationKind } from '../reference/activation.ts';
 import { ACTIVATION_CODES } from './activation.ts';
-import { disposeDispatch, grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, requireElements } from './kernel.ts';
+import { disposeDispatch, grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, requireElements, requireBackwardBuffers } from './kernel.ts';
 import { withActivations } from './sources.ts';
 import type { KernelVariant } from './variant.ts';
 
@@ -597,13 +597,7 @@ export async function conv2dBackward(
 ): Promise<Dispatch[]> {
   checkGeometry(g);
   const n = sizes(g);
-  const op = 'conv2d_backward';
-  requireElements(op, 'dweight', io.dweight, n.weight);
-  requireElements(op, 'dbias', io.dbias, n.bias);
-  requireElements(op, 'dout', io.dout, n.out);
-  requireElements(op, 'inp', io.inp, n.inp);
-  requireElements(op, 'weight', io.weight, n.weight);
-  if (io.dinp) requireElements(op, 'dinp', io.dinp, n.inp);
+  requireBackwardBuffers('conv2d_backward', io, n);
   const variant = opts?.variant ?? 'blocked';
   const dispatches = await weightGradDispatches(cache, g, { dweight: io.dweight, dbias: io.dbias, inp: io.inp, dout: io.dout }, variant);
   if (io.dinp) {

@@ -28,7 +28,7 @@ import { GpuLimitError } from '../gpu/errors.ts';
 import { ShapeError } from '../geometry.ts';
 import type { ActivationKind } from '../reference/activation.ts';
 import { ACTIVATION_CODES } from './activation.ts';
-import { disposeDispatch, grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, requireElements } from './kernel.ts';
+import { disposeDispatch, grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, requireElements, requireBackwardBuffers } from './kernel.ts';
 import { withActivations } from './sources.ts';
 import type { KernelVariant } from './variant.ts';
 
@@ -216,13 +216,7 @@ export async function denseBackward(
 ): Promise<Dispatch[]> {
   checkDims(d);
   const n = sizes(d);
-  const op = 'dense_backward';
-  requireElements(op, 'dweight', io.dweight, n.weight);
-  requireElements(op, 'dbias', io.dbias, n.bias);
-  requireElements(op, 'dout', io.dout, n.out);
-  requireElements(op, 'inp', io.inp, n.inp);
-  requireElements(op, 'weight', io.weight, n.weight);
-  if (io.dinp) requireElements(op, 'dinp', io.dinp, n.inp);
+  requireBackwardBuffers('dense_backward', io, n);
   const variant = opts?.variant ?? 'blocked';
   const dispatches = await weightGradDispatches(cache, d, io, variant);
   if (io.dinp) {

@@ -130,6 +130,28 @@ export function requireBytes(label: string, needs: Record<string, [BufferResourc
   if (short.length > 0) throw new ShapeError(`${label}: ${short.join('; ')}`);
 }
 
+/** Element counts of a layer's tensors (conv2d, dense): what its backward buffers must hold. */
+export interface LayerTensorSizes {
+  inp: number;
+  out: number;
+  weight: number;
+  bias: number;
+}
+
+/** The size checks every conv2d/dense backward makes before building dispatches. */
+export function requireBackwardBuffers(
+  op: string,
+  io: { dinp?: BufferResource; dweight: BufferResource; dbias: BufferResource; dout: BufferResource; inp: BufferResource; weight: BufferResource },
+  n: LayerTensorSizes,
+): void {
+  requireElements(op, 'dweight', io.dweight, n.weight);
+  requireElements(op, 'dbias', io.dbias, n.bias);
+  requireElements(op, 'dout', io.dout, n.out);
+  requireElements(op, 'inp', io.inp, n.inp);
+  requireElements(op, 'weight', io.weight, n.weight);
+  if (io.dinp) requireElements(op, 'dinp', io.dinp, n.inp);
+}
+
 /** requireBytes for one f32 tensor of `elements` values. */
 export function requireElements(op: string, name: string, r: BufferResource, elements: number): void {
   requireBytes(op, { [name]: [r, elements * 4] });
