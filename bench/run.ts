@@ -47,8 +47,10 @@ counts (ours):
   --warmup N                untimed steps first (default 3)
   --min-steps N / --max-steps N   bounds of the calibrated steps per repeat (default 3 / 500)
   --variant blocked|tiled   kernel variant (default: chosen per adapter)
-  --wait fit|sleep          fit: submit and wait as fit does (default); sleep: submit a repeat at once, sleep on a
-                            timer, then wait (Dawn's Node binding keeps a core busy while a promise is pending)
+  --wait fit|promise|sleep  fit: submit and wait as fit does (default: timer pacing in Node, promises in the
+                            browser); promise: one onSubmittedWorkDone per submit in both runtimes (Dawn's Node
+                            binding keeps a core busy while a promise is pending); sleep: submit a repeat at once,
+                            sleep on a timer, then wait
 counts (TF.js):
   --tfjs-repeats N          default 3; --tfjs-repeat-seconds S (default 3); --tfjs-steps N
   --tfjs-max-seconds S      fewer repeats (at least 2) where they would take longer than S (default 30)
@@ -178,7 +180,7 @@ async function main(argv: string[]): Promise<number> {
   for (const b of tfjsBackends) if (!TFJS_BACKENDS.includes(b)) throw new UsageError(`unknown TF.js backend "${b}" (use ${TFJS_BACKENDS.join(', ')})`);
   const toAccuracy = num('to-accuracy', f['to-accuracy'], (n) => n > 0 && n < 1, 'a fraction in (0, 1)');
   const wait = f.wait ?? 'fit';
-  if (wait !== 'fit' && wait !== 'sleep') throw new UsageError(`--wait must be fit or sleep, got "${wait}"`);
+  if (wait !== 'fit' && wait !== 'promise' && wait !== 'sleep') throw new UsageError(`--wait must be fit, promise or sleep, got "${wait}"`);
   const step: StepPlan = {
     variant,
     wait,
@@ -314,8 +316,10 @@ async function main(argv: string[]): Promise<number> {
     notes.push('kernels: each case is replayed N times in one compute pass and one submit, timed from before encoding to queue.onSubmittedWorkDone(), divided by N (N calibrated to ~300 ms); "GPU" is the sum of per-dispatch timestamp-query times, each dispatch in its own pass.');
   } else notes.push(
     wait === 'fit'
-      ? 'ours: clock from before the first command buffer is encoded to queue.onSubmittedWorkDone() after the last submit; steps submitted as fit does (8 per command buffer, at most 2 in flight).'
-      : 'ours (--wait sleep): clock from before the first command buffer is encoded to queue.onSubmittedWorkDone() after the last submit; every step of a repeat submitted at once (8 per command buffer), then a timer sleep of 90% of the fastest repeat so far before the wait.',
+      ? 'ours: clock from before the first command buffer is encoded to queue.onSubmittedWorkDone() after the last submit; steps submitted as fit does (8 per command buffer, at most 2 in flight; Node: queue 2, sleep on a timer for 90% of their learned time, then wait; browser: await the oldest onSubmittedWorkDone).'
+      : wait === 'promise'
+        ? 'ours (--wait promise): clock from before the first command buffer is encoded to queue.onSubmittedWorkDone() after the last submit; 8 steps per command buffer, at most 2 in flight, awaiting the oldest onSubmittedWorkDone in both runtimes.'
+        : 'ours (--wait sleep): clock from before the first command buffer is encoded to queue.onSubmittedWorkDone() after the last submit; every step of a repeat submitted at once (8 per command buffer), then a timer sleep of 90% of the fastest repeat so far before the wait.',
     tfjsMode === 'minimize'
       ? 'TF.js: optimizer.minimize over the compiled model loss (tfjs-layers train-function body) on tensors already on the backend; the clock stops when `await loss.data()` of the last step resolves (one readback per repeat).'
       : 'TF.js: `await model.trainOnBatch(x, y)` per step (a loss readback every step).',

@@ -26,6 +26,7 @@ import { readBytes } from '../gpu/buffers.ts';
 import { Model } from '../engine/model.ts';
 import { recordTrainPass, type RecordedPass } from '../engine/passes.ts';
 import { BatchCursor, batchOrder, ResidentDataset } from '../engine/resident-dataset.ts';
+import { defaultSubmitWait, SubmitPacer } from '../engine/submit-pacer.ts';
 import { lenet5, type ModelSpec } from '../graph/spec.ts';
 import { inferShapes } from '../graph/infer.ts';
 import { decodeTotals } from '../kernels/metrics.ts';
@@ -50,8 +51,10 @@ export interface StepBenchOptions {
   /** Replays of the step under timestamp queries; 0 skips the profile. */
   profileRepeats?: number;
   /**
-   * 'fit' (default): submit as fit does, awaiting onSubmittedWorkDone to stay
-   * at most maxSubmitsInFlight ahead. 'sleep': submit every step of a repeat
+   * 'fit' (default): submit and wait as fit does (SubmitPacer: timer pacing
+   * in Node, promises in browsers). 'promise': await one onSubmittedWorkDone
+   * per submit to stay at most maxSubmitsInFlight ahead, in either runtime
+   * (fit's wait before timer pacing). 'sleep': submit every step of a repeat
    * at once, sleep on a timer for 90% of the time the repeat is expected to
    * take, then await onSubmittedWorkDone. Dawn's Node binding polls
    * continuously while a WebGPU promise is pending, which keeps a CPU core
@@ -63,7 +66,7 @@ export interface StepBenchOptions {
   seed?: number;
 }
 
-export type StepWait = 'fit' | 'sleep';
+export type StepWait = 'fit' | 'promise' | 'sleep';
 
 export interface KernelProfile {
   /** Sum of the per-dispatch GPU times of one step (each dispatch in its own pass). */
@@ -96,26 +99,23 @@ export interface StepBenchResult {
 }
 
 /**
- * Replays `steps` train steps and returns the wall time, synchronised by
- * onSubmittedWorkDone: as fit submits them, or, with `sleepMs`, all at once
- * and then a timer sleep of sleepMs before the final wait (see StepWait).
+ * Replays `steps` train steps and returns the wall time to their completion:
+ * submitted as fit submits them, paced by `pacer`, or, with `sleepMs`, all at
+ * once and then a timer sleep of sleepMs before the final wait (see StepWait).
  */
-export async function timeTrainSteps(device: GPUDevice, pass: RecordedPass, steps: number, stepsPerSubmit: number, maxInFlight: number, sleepMs?: number): Promise<number> {
+export async function timeTrainSteps(device: GPUDevice, pass: RecordedPass, steps: number, stepsPerSubmit: number, pacer: SubmitPacer, sleepMs?: number): Promise<number> {
   await device.queue.onSubmittedWorkDone();
   const t0 = now();
-  const inFlight: Promise<undefined>[] = [];
   for (let done = 0; done < steps; ) {
     const n = Math.min(stepsPerSubmit, steps - done);
     const encoder = device.createCommandEncoder({ label: `bench steps ${done}+${n}` });
     pass.encode(encoder, n);
     device.queue.submit([encoder.finish()]);
     done += n;
-    if (sleepMs === undefined && maxInFlight > 0 && done < steps) {
-      inFlight.push(device.queue.onSubmittedWorkDone());
-      if (inFlight.length > maxInFlight) await inFlight.shift();
-    }
+    if (sleepMs === undefined) await pacer.submitted(n);
   }
   if (sleepMs !== undefined && sleepMs > 0) await new Promise((resolve) => setTimeout(resolve, sleepMs));
+  await pacer.drain();
   await device.queue.onSubmittedWorkDone();
   return now() - t0;
 }
@@ -134,6 +134,7 @@ export async function benchTrainStep(gpu: Gpu, data: ImageDataset, options: Step
   const maxInFlight = options.maxSubmitsInFlight ?? 2;
   const profileRepeats = options.profileRepeats ?? 3;
   const wait = options.wait ?? 'fit';
+  const pacer = new SubmitPacer(gpu.device, wait === 'promise' ? 'promise' : defaultSubmitWait(gpu.report.runtime), maxInFlight);
   const flops = countFlops(inferShapes(spec, B));
   const { device } = gpu;
 
@@ -147,11 +148,11 @@ export async function benchTrainStep(gpu: Gpu, data: ImageDataset, options: Step
     cursor.load(batchOrder(shuffledIndices(count, options.seed ?? 1), B, 'wrap'));
     pass = await recordTrainPass(model, resident, cursor);
 
-    await timeTrainSteps(device, pass, warmupSteps, stepsPerSubmit, maxInFlight);
+    await timeTrainSteps(device, pass, warmupSteps, stepsPerSubmit, pacer);
     let stepsPerRepeat = options.steps;
     if (stepsPerRepeat === undefined) {
       const calibration = 2;
-      const ms = (await timeTrainSteps(device, pass, calibration, stepsPerSubmit, maxInFlight)) / calibration;
+      const ms = (await timeTrainSteps(device, pass, calibration, stepsPerSubmit, pacer)) / calibration;
       stepsPerRepeat = stepsForBudget(ms, options.repeatBudgetMs ?? 4000, options.minSteps ?? 5, options.maxSteps ?? 500);
     }
 
@@ -166,11 +167,11 @@ export async function benchTrainStep(gpu: Gpu, data: ImageDataset, options: Step
     device.queue.submit([reset.finish()]);
 
     let fastestMs = Infinity;
-    if (wait === 'sleep') fastestMs = (await timeTrainSteps(device, pass, stepsPerRepeat, stepsPerSubmit, maxInFlight)) / stepsPerRepeat;
+    if (wait === 'sleep') fastestMs = (await timeTrainSteps(device, pass, stepsPerRepeat, stepsPerSubmit, pacer)) / stepsPerRepeat;
     const msPerStepValues: number[] = [];
     for (let r = 0; r < repeats; r++) {
       const sleepMs = wait === 'sleep' ? 0.9 * fastestMs * stepsPerRepeat : undefined;
-      const ms = (await timeTrainSteps(device, pass, stepsPerRepeat, stepsPerSubmit, maxInFlight, sleepMs)) / stepsPerRepeat;
+      const ms = (await timeTrainSteps(device, pass, stepsPerRepeat, stepsPerSubmit, pacer, sleepMs)) / stepsPerRepeat;
       fastestMs = Math.min(fastestMs, ms);
       msPerStepValues.push(ms);
     }

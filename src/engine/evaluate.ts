@@ -12,6 +12,7 @@ import { argmax, classificationReport, type ClassificationReport } from '../metr
 import type { Model } from './model.ts';
 import { recordEvalPass } from './passes.ts';
 import { BatchCursor, batchOrder, ResidentDataset } from './resident-dataset.ts';
+import { pacerFor } from './submit-pacer.ts';
 import { TotalsRing } from './totals-ring.ts';
 
 export interface Evaluation {
@@ -39,6 +40,7 @@ async function runEval(model: Model, data: ImageDataset): Promise<{ probabilitie
     resident.dispose();
     throw e;
   });
+  const pacer = pacerFor(model, 'eval', 2);
   try {
     cursor.load(batchOrder(Uint32Array.from({ length: data.count }, (_, i) => i), B, 'padding'));
     const steps = cursor.capacity / B;
@@ -50,11 +52,14 @@ async function runEval(model: Model, data: ImageDataset): Promise<{ probabilitie
         encoder.copyBufferToBuffer(model.graph.probs, 0, allProbs, s * B * K * 4, valid * K * 4);
       }
       device.queue.submit([encoder.finish()]);
+      await pacer.submitted(Math.min(steps, first + EVAL_STEPS_PER_SUBMIT) - first);
     }
+    await pacer.drain();
     const totals = await ring.readNow();
     const probabilities = await readF32(device, allProbs, data.count * K);
     return { probabilities, lossSum: totals.lossSum, correct: totals.correct, seconds: (performance.now() - started) / 1000 };
   } finally {
+    pacer.discard();
     pass.dispose();
     resident.dispose();
     cursor.dispose();

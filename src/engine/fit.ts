@@ -24,6 +24,7 @@ import { AugmentedInput, recordAugmentedTrainPass } from '../research/augmented-
 import type { AugmentOptions } from '../research/augment-reference.ts';
 import { GpuSnapshot } from './snapshot.ts';
 import { TotalsRing } from './totals-ring.ts';
+import { pacerFor, type SubmitWait } from './submit-pacer.ts';
 
 export interface StepEvent {
   epoch: number;
@@ -78,6 +79,8 @@ export interface FitOptions {
   maxStepsPerEpoch?: number;
   stepsPerSubmit?: number;
   maxSubmitsInFlight?: number;
+  /** How the CPU waits for the GPU (see submit-pacer.ts); default: 'timer' in Node, 'promise' in browsers. */
+  submitWait?: SubmitWait;
   earlyStopping?: EarlyStoppingOptions;
   onStep?: (event: StepEvent) => void;
   onEpochEnd?: (log: EpochLog) => void;
@@ -107,7 +110,8 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
   const trainCount = data.count - valCount;
   if (trainCount < 1) throw new RangeError(`no training samples left after holding out ${valCount} of ${data.count} for validation`);
   const stepsPerSubmit = options.stepsPerSubmit ?? 8;
-  const maxInFlight = options.maxSubmitsInFlight ?? 2;
+  const trainPacer = pacerFor(model, 'train', options.maxSubmitsInFlight ?? 2, options.submitWait);
+  const evalPacer = pacerFor(model, 'eval', 2, options.submitWait);
   const stepsPerEpoch = Math.min(Math.ceil(trainCount / B), options.maxStepsPerEpoch ?? Infinity);
   const { device } = model;
   const stopper = options.earlyStopping ? new EarlyStopping(options.earlyStopping) : undefined;
@@ -143,7 +147,6 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
       let started = now();
       let done = 0;
       let badLossBy: number | undefined;
-      const inFlight: Promise<undefined>[] = [];
       while (done < stepsPerEpoch) {
         if (options.control?.stopRequested || badLossBy !== undefined) break;
         if (options.control?.paused) {
@@ -159,19 +162,19 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
         const read = trainRing.capture(encoder);
         device.queue.submit([encoder.finish()]);
         done += steps;
-        if (read) {
-          const stepAtCapture = done;
-          read().then(
+        const stepAtCapture = done;
+        // The totals are mapped once their submit has completed, so no map waits on the GPU.
+        await trainPacer.submitted(steps, () =>
+          read?.().then(
             (t) => {
               if (!Number.isFinite(t.lossSum)) badLossBy ??= stepAtCapture;
               else options.onStep?.(stepEvent(epoch, stepAtCapture, stepsPerEpoch, t, B, (now() - started) / 1000));
             },
             () => undefined, // a lost device surfaces through assertAlive on the next submit
-          );
-        }
-        inFlight.push(device.queue.onSubmittedWorkDone());
-        if (inFlight.length > maxInFlight) await inFlight.shift();
+          ),
+        );
       }
+      await trainPacer.drain();
       const totals = await trainRing.readNow();
       const seconds = (now() - started) / 1000;
       model.gpu.assertAlive();
@@ -198,6 +201,8 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
         const encoder = device.createCommandEncoder({ label: `epoch ${epoch} validation` });
         valPass.encode(encoder, valSteps, model.resetEvalTotals);
         device.queue.submit([encoder.finish()]);
+        await evalPacer.submitted(valSteps);
+        await evalPacer.drain();
         const v = await evalRing.readNow();
         log.valLoss = v.lossSum / valCount;
         log.valAccuracy = v.correct / valCount;
@@ -225,6 +230,7 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
         }
       }
     }
+    await trainPacer.drain();
     await device.queue.onSubmittedWorkDone();
     return history;
   } catch (error) {
@@ -235,6 +241,8 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
     }
     throw error;
   } finally {
+    trainPacer.discard();
+    evalPacer.discard();
     passes.forEach((p) => p.dispose());
     resident.dispose();
     trainCursor.dispose();

@@ -1,0 +1,123 @@
+/**
+ * How the CPU keeps pace with the GPU's queue without wasting the CPU.
+ *
+ * 'promise' (browsers): one `onSubmittedWorkDone()` per submit; when more
+ * than `maxInFlight` command buffers are queued, await the oldest. A browser
+ * waits for these in its GPU process, so the page pays nothing for them.
+ *
+ * 'timer' (Node): Dawn's Node binding polls for completion on the main thread
+ * for as long as any WebGPU promise is pending (measured: ~80% of a core).
+ * Where the "GPU" is SwiftShader on the same CPU, that polling takes a core
+ * from the shaders. So queue `maxInFlight` command buffers, sleep on a timer
+ * for 90% of what they are expected to take, and only then ask for the
+ * completion promise. The expectation is learned per kind of work (ms per
+ * step) from earlier waits, each of which is an upper bound of the true time,
+ * so the estimate follows a faster GPU down at once and a slower one up
+ * gradually. The GPU idles only for the moment between the wait and the next
+ * submit (encoding; well under 1% of a SwiftShader step).
+ */
+import type { Model } from './model.ts';
+
+export type SubmitWait = 'promise' | 'timer';
+
+/** The wait that suits the runtime: 'timer' under Node's Dawn binding, 'promise' in browsers. */
+export function defaultSubmitWait(runtime: string): SubmitWait {
+  return runtime.startsWith('node') ? 'timer' : 'promise';
+}
+
+const SLEEP_SHARE = 0.9;
+const RAISE_WEIGHT = 0.3;
+
+interface QueuedSubmit {
+  work: number;
+  at: number;
+  done?: Promise<unknown>;
+  onDone?: () => void;
+}
+
+export class SubmitPacer {
+  private readonly queued: QueuedSubmit[] = [];
+  /** Learned ms per unit of work ('timer' mode); undefined until the first wait. */
+  private msPerWork: number | undefined;
+
+  constructor(
+    private readonly device: GPUDevice,
+    readonly mode: SubmitWait,
+    readonly maxInFlight = 2,
+  ) {
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new RangeError(`maxInFlight must be a positive integer, got ${maxInFlight}`);
+  }
+
+  /** The learned cost of one unit of work in ms ('timer' mode), for reports and tests. */
+  get estimateMs(): number | undefined {
+    return this.msPerWork;
+  }
+
+  /**
+   * Call right after each submit with the work it holds (steps) and what to
+   * run once it has completed. Resolves when the CPU may record the next one.
+   */
+  async submitted(work: number, onDone?: () => void): Promise<void> {
+    const entry: QueuedSubmit = { work, at: performance.now(), onDone };
+    if (this.mode === 'promise') {
+      entry.done = this.device.queue.onSubmittedWorkDone();
+      this.queued.push(entry);
+      if (this.queued.length > this.maxInFlight) await this.finish(this.queued.shift()!);
+      return;
+    }
+    this.queued.push(entry);
+    if (this.queued.length >= this.maxInFlight) await this.drain();
+  }
+
+  /** Waits until everything submitted so far has completed and runs their callbacks. */
+  async drain(): Promise<void> {
+    if (this.mode === 'promise') {
+      while (this.queued.length) await this.finish(this.queued.shift()!);
+      return;
+    }
+    const batch = this.queued.splice(0);
+    if (batch.length === 0) return;
+    const work = batch.reduce((sum, q) => sum + q.work, 0);
+    const first = batch[0].at;
+    if (this.msPerWork !== undefined) {
+      const sleepMs = SLEEP_SHARE * this.msPerWork * work - (performance.now() - first);
+      if (sleepMs > 1) await new Promise((resolve) => setTimeout(resolve, sleepMs));
+    }
+    await this.device.queue.onSubmittedWorkDone();
+    if (work > 0) this.learn((performance.now() - first) / work);
+    for (const q of batch) q.onDone?.();
+  }
+
+  /** Forgets queued submits without waiting (after a failure; their callbacks never run). */
+  discard(): void {
+    this.queued.length = 0;
+  }
+
+  private async finish(entry: QueuedSubmit): Promise<void> {
+    await entry.done;
+    entry.onDone?.();
+  }
+
+  private learn(sample: number): void {
+    // A measured wait is an upper bound of the GPU's time: trust a lower one at once.
+    if (this.msPerWork === undefined || sample < this.msPerWork) this.msPerWork = sample;
+    else this.msPerWork += RAISE_WEIGHT * (sample - this.msPerWork);
+  }
+}
+
+const pacers = new WeakMap<Model, Map<string, SubmitPacer>>();
+
+/**
+ * The model's pacer for one kind of work ('train', 'eval'): kept with the
+ * model so what it learned carries from epoch to epoch and from fit's
+ * validation passes to evaluate().
+ */
+export function pacerFor(model: Model, kind: string, maxInFlight = 2, mode?: SubmitWait): SubmitPacer {
+  let byKind = pacers.get(model);
+  if (!byKind) pacers.set(model, (byKind = new Map()));
+  const wanted = mode ?? defaultSubmitWait(model.gpu.report.runtime);
+  const key = `${kind}/${wanted}/${maxInFlight}`;
+  let pacer = byKind.get(key);
+  if (!pacer) byKind.set(key, (pacer = new SubmitPacer(model.device, wanted, maxInFlight)));
+  return pacer;
+}
