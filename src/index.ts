@@ -17,6 +17,8 @@ export { presets, lenet5, lenet5Variant, type ModelSpec, type LayerSpec, type Ac
 export { inferShapes, SpecError, type ModelPlan, type LayerPlan } from './graph/infer.ts';
 export { formatSummary } from './graph/summary.ts';
 export { Model, type ModelOptions } from './engine/model.ts';
+export { ModelBusyError, ModelDisposedError } from './engine/model-turns.ts';
+export { SubmitPacer, defaultSubmitWait, type SubmitWait } from './engine/submit-pacer.ts';
 export { fit, NumericalError, type FitOptions, type History, type EpochLog, type StepEvent, type TrainingControl } from './engine/fit.ts';
 export { evaluate, predict, type Evaluation, type Prediction } from './engine/evaluate.ts';
 export { EarlyStopping, type EarlyStoppingOptions, type MonitoredMetric } from './engine/early-stopping.ts';

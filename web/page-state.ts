@@ -20,6 +20,8 @@ export interface PageState {
     /** Points drawn on the curves canvas so far. */
     curvePoints: { loss: number; accuracy: number; validation: number };
   };
+  /** Training runs started on this page load (a click on Train while one runs starts none). */
+  runsStarted: number;
   evaluation?: { count: number; accuracy: number; loss: number; macroAuc: number; confusion: number[][]; mistakes: number; seconds: number };
   /** The model the pad predicts with. */
   model?: { source: string; name: string; epoch: number; batch: number };
@@ -37,7 +39,7 @@ declare global {
   }
 }
 
-export const state: PageState = { phase: 'starting', errors: [] };
+export const state: PageState = { phase: 'starting', runsStarted: 0, errors: [] };
 window.__lenet = state;
 
 export function setPhase(phase: Phase): void {

@@ -97,6 +97,7 @@ export class TrainPanel {
     if (!settings || !gpu || !data || !check.ok || this.running) return;
     const control: TrainingControl = { paused: false, stopRequested: false };
     this.control = control;
+    state.runsStarted++;
     this.setRunning(true);
     setPhase('training');
     const run: NonNullable<typeof state.run> = { steps: [], epochs: [], notes: [], curvePoints: { loss: 0, accuracy: 0, validation: 0 } };

@@ -39,6 +39,7 @@ import { createRng } from '../util/random.ts';
 import { layerMacs } from './flops.ts';
 import { profileDispatches } from './kernel-profile.ts';
 import { mapSpread, now, summarize, type Spread } from './stats.ts';
+import { defaultSubmitWait, SubmitPacer, type SubmitWait } from '../engine/submit-pacer.ts';
 
 export const ALL_VARIANTS: readonly KernelVariant[] = ['blocked', 'tiled'];
 
@@ -47,6 +48,8 @@ export interface TimingOptions {
   budgetMs?: number;
   repeats?: number;
   maxReps?: number;
+  /** How to wait for the GPU (submit-pacer.ts); default 'promise'. Node wants 'timer'. */
+  submitWait?: SubmitWait;
 }
 
 export interface ReplayTiming {
@@ -57,8 +60,12 @@ export interface ReplayTiming {
   gpuMs?: number;
 }
 
-/** Wall ms per replay of `dispatches`, `reps` replays in one pass and one submit. */
-export async function timeReplays(device: GPUDevice, dispatches: readonly Dispatch[], reps: number): Promise<number> {
+/**
+ * Wall ms per replay of `dispatches`, `reps` replays in one pass and one
+ * submit; with a 'timer' pacer, the wait sleeps through most of the learned
+ * time first, so Dawn's Node binding does not poll a core away meanwhile.
+ */
+export async function timeReplays(device: GPUDevice, dispatches: readonly Dispatch[], reps: number, pacer?: SubmitPacer): Promise<number> {
   await device.queue.onSubmittedWorkDone();
   const t0 = now();
   const encoder = device.createCommandEncoder({ label: 'bench replays' });
@@ -66,6 +73,10 @@ export async function timeReplays(device: GPUDevice, dispatches: readonly Dispat
   for (let r = 0; r < reps; r++) encodeDispatches(pass, dispatches);
   pass.end();
   device.queue.submit([encoder.finish()]);
+  if (pacer) {
+    await pacer.submitted(reps);
+    await pacer.drain();
+  }
   await device.queue.onSubmittedWorkDone();
   return (now() - t0) / reps;
 }
@@ -74,12 +85,13 @@ export async function timeReplays(device: GPUDevice, dispatches: readonly Dispat
 export async function measureDispatches(device: GPUDevice, dispatches: readonly Dispatch[], options: TimingOptions = {}): Promise<ReplayTiming> {
   const budgetMs = options.budgetMs ?? 300;
   const repeats = options.repeats ?? 3;
-  await timeReplays(device, dispatches, 1);
-  const single = await timeReplays(device, dispatches, 1);
+  const pacer = new SubmitPacer(device, options.submitWait ?? 'promise', 1);
+  await timeReplays(device, dispatches, 1, pacer);
+  const single = await timeReplays(device, dispatches, 1, pacer);
   const reps = Math.max(1, Math.min(options.maxReps ?? 200, Math.round(budgetMs / Math.max(single, 1e-3))));
   // A product slower than the budget is timed one replay per repeat: the calibration replay already is one.
   const values: number[] = reps === 1 ? [single] : [];
-  while (values.length < repeats) values.push(await timeReplays(device, dispatches, reps));
+  while (values.length < repeats) values.push(await timeReplays(device, dispatches, reps, pacer));
   const timing: ReplayTiming = { reps, repeats, ms: summarize(values) };
   if (device.features.has('timestamp-query')) {
     const profile = await profileDispatches(device, dispatches, Math.min(reps, 5));
@@ -258,7 +270,7 @@ export async function benchKernels(gpu: Gpu, options: { spec?: ModelSpec; batch?
   try {
     const results: KernelCaseResult[] = [];
     for (const c of set.cases) {
-      const t = await measureDispatches(gpu.device, c.dispatches, options.timing);
+      const t = await measureDispatches(gpu.device, c.dispatches, { submitWait: defaultSubmitWait(gpu.report.runtime), ...options.timing });
       gpu.assertAlive();
       const r: KernelCaseResult = { family: c.family, name: c.name, variant: c.variant, dispatches: c.dispatches.length, reps: t.reps, ms: t.ms, gpuMs: t.gpuMs };
       if (c.flops > 0) r.gflops = mapSpread(t.ms, (ms) => c.flops / (ms * 1e6));
@@ -312,7 +324,7 @@ export async function matmulCeiling(
         const dims = { batch: m, inFeatures: k, outFeatures: n };
         const dispatches = await denseForward(cache, dims, 'linear', { out: c, inp: a, weight: b, bias }, { variant });
         try {
-          const t = await measureDispatches(gpu.device, dispatches, { budgetMs: 1000, repeats: 3, maxReps: 50, ...options.timing });
+          const t = await measureDispatches(gpu.device, dispatches, { budgetMs: 1000, repeats: 3, maxReps: 50, submitWait: defaultSubmitWait(gpu.report.runtime), ...options.timing });
           const r: MatmulResult = { m, k, n, variant, reps: t.reps, ms: t.ms, gflops: mapSpread(t.ms, (ms) => denseFlops(dims) / (ms * 1e6)), gpuMs: t.gpuMs };
           results.push(r);
           options.onResult?.(r);

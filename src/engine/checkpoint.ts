@@ -17,6 +17,7 @@
  * or mismatched checkpoint is refused whole, never half-applied.
  */
 import { readBytes, readF32 } from '../gpu/buffers.ts';
+import { ModelBusyError } from './model-turns.ts';
 import { alignParams, packedSize, packParams } from '../graph/param-packing.ts';
 import type { ModelSpec } from '../graph/spec.ts';
 import { crc32 } from '../util/crc32.ts';
@@ -119,10 +120,14 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
 /** Reads weights and optimizer state off the GPU into a checkpoint. */
 export async function captureCheckpoint(model: Model, epoch: number, runCard?: Record<string, unknown>): Promise<Uint8Array> {
   const { device, graph, optimizer } = model;
-  const params = await model.getWeights();
-  const slots: Float32Array[] = [];
-  for (const slot of optimizer.slots) slots.push(packParams(graph.layout, await readF32(device, slot, graph.layout.total)));
-  const state = new Uint8Array(await readBytes(device, optimizer.state));
+  // One turn on the model, so a fit running meanwhile cannot step between the reads.
+  const { params, slots, state } = await model.turns.run(async () => {
+    model.assertUsable('captureCheckpoint');
+    const weights = await model.getWeights();
+    const slotValues: Float32Array[] = [];
+    for (const slot of optimizer.slots) slotValues.push(packParams(graph.layout, await readF32(device, slot, graph.layout.total)));
+    return { params: weights, slots: slotValues, state: new Uint8Array(await readBytes(device, optimizer.state)) };
+  });
   return encodeCheckpoint({
     header: {
       spec: model.spec,
@@ -143,6 +148,8 @@ export async function captureCheckpoint(model: Model, epoch: number, runCard?: R
 
 /** Validates everything first, then writes weights and optimizer state to the GPU. */
 export function restoreCheckpoint(model: Model, bytes: Uint8Array, source = 'checkpoint'): CheckpointHeader {
+  model.assertUsable(`restoring ${source}`);
+  if (model.fitting) throw new ModelBusyError(`cannot restore ${source} while fit is running on this model: stop the fit (its control object) and await it first`);
   const c = decodeCheckpoint(bytes, source);
   if (canonicalJson(c.header.spec.layers) !== canonicalJson(model.spec.layers) || canonicalJson(c.header.spec.inputShape) !== canonicalJson(model.spec.inputShape)) {
     throw new CheckpointError(`${source} was saved from a different model (${c.header.spec.name ?? 'unnamed'}); build the model from the checkpoint's spec to load it`);

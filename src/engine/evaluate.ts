@@ -26,7 +26,22 @@ export interface Evaluation {
 /** Steps recorded per command buffer during evaluation. */
 const EVAL_STEPS_PER_SUBMIT = 16;
 
-async function runEval(model: Model, data: ImageDataset): Promise<{ probabilities: Float32Array; lossSum: number; correct: number; seconds: number }> {
+interface EvalRun {
+  probabilities: Float32Array;
+  lossSum: number;
+  correct: number;
+  seconds: number;
+}
+
+/** The whole pass in one turn on the model: during a fit it runs between two training submits. */
+function runEval(model: Model, data: ImageDataset, operation: string): Promise<EvalRun> {
+  return model.turns.run(async () => {
+    model.assertUsable(operation);
+    return runEvalNow(model, data);
+  });
+}
+
+async function runEvalNow(model: Model, data: ImageDataset): Promise<EvalRun> {
   const { device } = model;
   const B = model.batchSize;
   const K = model.plan.outputClasses;
@@ -69,7 +84,7 @@ async function runEval(model: Model, data: ImageDataset): Promise<{ probabilitie
 }
 
 export async function evaluate(model: Model, data: ImageDataset): Promise<Evaluation> {
-  const { probabilities, lossSum, correct, seconds } = await runEval(model, data);
+  const { probabilities, lossSum, correct, seconds } = await runEval(model, data, 'evaluate');
   const report = classificationReport(probabilities, data.labels, model.plan.outputClasses);
   // The GPU's count and the report's are computed independently; they must agree.
   if (correct !== Math.round(report.accuracy * data.count)) {
@@ -90,7 +105,7 @@ export async function predict(model: Model, pixels: Uint8Array, count: number): 
     throw new Error(`predict got ${pixels.length} pixel bytes for ${count} images of ${channels}x${rows}x${cols}`);
   }
   const data: ImageDataset = { count, channels: 1, rows, cols, pixels, labels: new Uint8Array(count) };
-  const { probabilities } = await runEval(model, data);
+  const { probabilities } = await runEval(model, data, 'predict');
   const K = model.plan.outputClasses;
   const classes = new Uint8Array(count);
   for (let i = 0; i < count; i++) classes[i] = argmax(probabilities, i * K, K);

@@ -24,6 +24,7 @@ import { AugmentedInput, recordAugmentedTrainPass } from '../research/augmented-
 import type { AugmentOptions } from '../research/augment-reference.ts';
 import { GpuSnapshot } from './snapshot.ts';
 import { TotalsRing } from './totals-ring.ts';
+import { ModelBusyError } from './model-turns.ts';
 import { pacerFor, type SubmitWait } from './submit-pacer.ts';
 
 export interface StepEvent {
@@ -117,7 +118,13 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
   const stopper = options.earlyStopping ? new EarlyStopping(options.earlyStopping) : undefined;
   const history: History = { epochs: [], stopReason: 'completed', notes: [] };
 
+  model.assertUsable('fit');
   model.gpu.assertAlive();
+  if (model.fitting) {
+    throw new ModelBusyError(
+      `fit is already running on this ${model.plan.name} model; await it (or stop it through its control object) before starting another, or create a second Model to train in parallel`,
+    );
+  }
   const resident = new ResidentDataset(device, data, 'training data');
   const trainCursor = new BatchCursor(device, Math.ceil(trainCount / B) * B, 'train');
   const valCursor = valCount > 0 ? new BatchCursor(device, Math.ceil(valCount / B) * B, 'validation') : undefined;
@@ -130,6 +137,7 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
     ? new AugmentedInput(device, { ...options.augment, seed: options.augment.seed ?? options.shuffleSeed ?? model.seed }, B, resident.imageSize)
     : undefined;
   const passes: RecordedPass[] = [];
+  model.fitting = true;
   try {
     const trainPass = augment ? await recordAugmentedTrainPass(model, resident, trainCursor, augment) : await recordTrainPass(model, resident, trainCursor);
     passes.push(trainPass);
@@ -155,12 +163,20 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
           while (options.control.paused && !options.control.stopRequested) await new Promise((r) => setTimeout(r, 50));
           started += now() - pausedAt;
         }
-        model.gpu.assertAlive();
         const steps = Math.min(stepsPerSubmit, stepsPerEpoch - done);
-        const encoder = device.createCommandEncoder({ label: `epoch ${epoch} steps ${done}+${steps}` });
-        trainPass.encode(encoder, steps, done === 0 ? model.resetTrainTotals : []);
-        const read = trainRing.capture(encoder);
-        device.queue.submit([encoder.finish()]);
+        // One submit per turn: a predict or evaluate asked for meanwhile runs between two submits.
+        const release = await model.turns.acquire();
+        let read: ReturnType<TotalsRing['capture']>;
+        try {
+          model.assertUsable(`fit (epoch ${epoch + 1}, step ${done})`);
+          model.gpu.assertAlive();
+          const encoder = device.createCommandEncoder({ label: `epoch ${epoch} steps ${done}+${steps}` });
+          trainPass.encode(encoder, steps, done === 0 ? model.resetTrainTotals : []);
+          read = trainRing.capture(encoder);
+          device.queue.submit([encoder.finish()]);
+        } finally {
+          release();
+        }
         done += steps;
         const stepAtCapture = done;
         // The totals are mapped once their submit has completed, so no map waits on the GPU.
@@ -196,14 +212,22 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
         samplesPerSecond: (done * B) / seconds,
       };
       if (valPass && valCursor) {
-        valCursor.load(batchOrder(valOrder, B, 'padding'));
-        const valSteps = valCursor.capacity / B;
-        const encoder = device.createCommandEncoder({ label: `epoch ${epoch} validation` });
-        valPass.encode(encoder, valSteps, model.resetEvalTotals);
-        device.queue.submit([encoder.finish()]);
-        await evalPacer.submitted(valSteps);
-        await evalPacer.drain();
-        const v = await evalRing.readNow();
+        const v = await model.turns.run(async () => {
+          model.assertUsable(`fit (validation after epoch ${epoch + 1})`);
+          valCursor.load(batchOrder(valOrder, B, 'padding'));
+          const valSteps = valCursor.capacity / B;
+          const encoder = device.createCommandEncoder({ label: `epoch ${epoch} validation` });
+          valPass.encode(encoder, valSteps, model.resetEvalTotals);
+          device.queue.submit([encoder.finish()]);
+          try {
+            await evalPacer.submitted(valSteps);
+            await evalPacer.drain();
+          } catch (error) {
+            evalPacer.discard(); // shared with evaluate(): leave it empty for the next turn
+            throw error;
+          }
+          return evalRing.readNow();
+        });
         log.valLoss = v.lossSum / valCount;
         log.valAccuracy = v.correct / valCount;
       }
@@ -222,7 +246,7 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
           history.stopReason = 'early-stopping';
           history.notes.push(`early stopping: ${stopper.monitor} did not improve for ${decision.epochsWithoutImprovement} epoch(s); best ${decision.bestValue.toFixed(4)} at epoch ${decision.bestEpoch}`);
           if (best) {
-            best.restore();
+            await model.turns.run(async () => best.restore()); // not in the middle of an evaluate
             history.bestEpoch = decision.bestEpoch;
             history.notes.push(`restored the weights of epoch ${decision.bestEpoch}`);
           }
@@ -241,8 +265,8 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
     }
     throw error;
   } finally {
+    model.fitting = false;
     trainPacer.discard();
-    evalPacer.discard();
     passes.forEach((p) => p.dispose());
     resident.dispose();
     trainCursor.dispose();

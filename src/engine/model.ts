@@ -18,6 +18,7 @@ import { formatSummary } from '../graph/summary.ts';
 import { KernelCache, disposeDispatch, type Dispatch } from '../kernels/kernel.ts';
 import { metricsReset } from '../kernels/metrics.ts';
 import { defaultVariant, type KernelVariant } from '../kernels/variant.ts';
+import { ModelDisposedError, TurnLock } from './model-turns.ts';
 import { OptimizerState, resolveOptimizer, type OptimizerConfig } from './optimizer-state.ts';
 
 export interface ModelOptions {
@@ -37,6 +38,10 @@ export class Model {
   readonly evalTotals: GPUBuffer;
   readonly resetTrainTotals: Dispatch[] = [];
   readonly resetEvalTotals: Dispatch[] = [];
+  /** Serialises fit's submits with evaluate, predict and checkpoint capture (model-turns.ts). */
+  readonly turns = new TurnLock();
+  /** Set while fit runs on this model: a second fit is refused. */
+  fitting = false;
   private disposed = false;
 
   private constructor(
@@ -129,6 +134,17 @@ export class Model {
     const logits = await readF32(device, graph.logits);
     const largest = logits.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     return `layer ${last} '${plan.layers[last].name}' (its logits reach ${largest.toExponential(2)}, overflowing the loss)`;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Throws ModelDisposedError naming `operation` once dispose() has run. */
+  assertUsable(operation: string): void {
+    if (this.disposed) {
+      throw new ModelDisposedError(`${operation}: this ${this.plan.name} model was disposed, which released its GPU buffers; create a new Model (or load a checkpoint into one) to go on`);
+    }
   }
 
   dispose(): void {

@@ -7,7 +7,8 @@
  * count), classify a digit drawn with the mouse and a test digit put on the
  * pad, download a checkpoint the Node decoder reads, after a reload predict
  * identically from the model kept in IndexedDB, load the downloaded file
- * back, and stop a second run early.
+ * back, and stop a second run early; during that run a second Train starts
+ * nothing and a drawing waits for the run's model.
  * A screenshot goes to test-output/e2e/page.png and docs/screenshot.png.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -171,8 +172,30 @@ describe('the training page (built, static, in headless Chromium)', () => {
     // Stop: a second run stopped after a few steps still evaluates what it learnt and becomes the model.
     await page.click('#train');
     await page.waitForFunction(() => window.__lenet.phase === 'training' && (window.__lenet.run?.steps.length ?? 0) >= 2, { timeout: 60_000, polling: 100 });
+    // Concurrency, while this run is held paused so it cannot finish first. Train is disabled, and a
+    // click that reaches it anyway (the button forced on) starts no second run.
+    await page.click('#pause');
+    expect((await pageState(page)).runsStarted).toBe(1); // this page load's first run
+    expect(await page.$eval('#train', (e) => (e as HTMLButtonElement).disabled)).toBe(true);
+    await page.$eval('#train', (e) => {
+      (e as HTMLButtonElement).disabled = false;
+      (e as HTMLButtonElement).click();
+      (e as HTMLButtonElement).disabled = true;
+    });
+    expect((await pageState(page)).runsStarted).toBe(1);
+    expect((await pageState(page)).phase).toBe('training');
+    // A drawing made during training waits for the run instead of competing with it for the GPU,
+    // then is classified by the model the run produced.
+    const predictionsBefore = (await pageState(page)).prediction?.count ?? 0;
+    await page.click('#clear-pad');
+    await drawStroke(page, '#pad', ONE);
+    await page.waitForFunction(() => document.getElementById('prediction')?.textContent?.includes('Training is using the GPU') === true, { timeout: 30_000, polling: 100 });
+    expect((await pageState(page)).prediction?.count ?? 0).toBe(predictionsBefore);
     await page.click('#stop');
     state = await waitForPhase(page, session, ['trained'], 120_000);
+    const afterRun = await settledPrediction(page, predictionsBefore);
+    expect(sum(afterRun.probabilities)).toBeCloseTo(1, 4);
+    state = await pageState(page);
     mark(`second run stopped after ${state.run?.epochs[0]?.steps} steps; test accuracy ${state.evaluation?.accuracy.toFixed(4)}`);
     expect(state.run?.stopReason).toBe('stopped');
     expect(state.run?.epochs).toHaveLength(1);
