@@ -142,6 +142,8 @@ export class TrainPanel {
       this.status.textContent = `${how} after ${history.epochs.length} epoch(s)${last ? `: ${epochLine(last, settings.epochs)}` : ''}.`;
       if (history.notes.length) this.esStatus.textContent = history.notes.join('; ') + '.';
       this.progress.value = 1;
+      // The run is over before its model takes the slot, so a drawing waiting on the run is classified now.
+      this.control = undefined;
       this.deps.slot.set({ model: result.model, source: 'trained here', epoch: history.bestEpoch ?? history.epochs.length });
       setPhase('trained');
       this.deps.onTrained(settings);
