@@ -68,6 +68,8 @@ export async function nodeGpu(): Promise<{ gpu: GPU; icd: string }> {
   for (const [key, value] of Object.entries(mod.globals)) {
     if (!(key in globalThis)) (globalThis as Record<string, unknown>)[key] = value;
   }
-  keptAlive = { gpu: mod.create([]), icd };
+  // Dawn's own options, space-separated, e.g. 'enable-dawn-features=disable_robustness adapter=NVIDIA'.
+  const dawnFlags = (process.env.LENET_GPU_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  keptAlive = { gpu: mod.create(dawnFlags), icd };
   return keptAlive;
 }
