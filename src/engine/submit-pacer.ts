@@ -45,7 +45,8 @@ export class SubmitPacer {
     readonly mode: SubmitWait,
     readonly maxInFlight = 2,
   ) {
-    if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new RangeError(`maxInFlight must be a positive integer, got ${maxInFlight}`);
+    // 0: wait for every submit before the next is recorded (step-by-step debugging, parity runs).
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 0) throw new RangeError(`maxInFlight must be a non-negative integer, got ${maxInFlight}`);
   }
 
   /** The learned cost of one unit of work in ms ('timer' mode), for reports and tests. */
@@ -66,7 +67,7 @@ export class SubmitPacer {
       return;
     }
     this.queued.push(entry);
-    if (this.queued.length >= this.maxInFlight) await this.drain();
+    if (this.queued.length >= Math.max(1, this.maxInFlight)) await this.drain();
   }
 
   /** Waits until everything submitted so far has completed and runs their callbacks. */
