@@ -311,12 +311,13 @@ async function main(argv: string[]): Promise<number> {
     nodeBench?.close();
   }
   const node = nodeBench?.section;
+  if (node?.adapter.waiting) notes.push(`Node's waits: ${node.adapter.waiting}`);
 
   if (f.kernels) {
     notes.push('kernels: each case is replayed N times in one compute pass and one submit, timed from before encoding to queue.onSubmittedWorkDone(), divided by N (N calibrated to ~300 ms); "GPU" is the sum of per-dispatch timestamp-query times, each dispatch in its own pass.');
   } else notes.push(
     wait === 'fit'
-      ? 'ours: clock from before the first command buffer is encoded to queue.onSubmittedWorkDone() after the last submit; steps submitted as fit does (8 per command buffer, at most 2 in flight; Node: queue 2, sleep on a timer for 90% of their learned time, then wait; browser: await the oldest onSubmittedWorkDone).'
+      ? 'ours: clock from before the first command buffer is encoded to queue.onSubmittedWorkDone() after the last submit; steps submitted as fit does (8 per command buffer, at most 2 in flight; Node on a CPU adapter: queue 2, sleep on a timer for 90% of their learned time, then wait; otherwise: await the oldest onSubmittedWorkDone).'
       : wait === 'promise'
         ? 'ours (--wait promise): clock from before the first command buffer is encoded to queue.onSubmittedWorkDone() after the last submit; 8 steps per command buffer, at most 2 in flight, awaiting the oldest onSubmittedWorkDone in both runtimes.'
         : 'ours (--wait sleep): clock from before the first command buffer is encoded to queue.onSubmittedWorkDone() after the last submit; every step of a repeat submitted at once (8 per command buffer), then a timer sleep of 90% of the fastest repeat so far before the wait.',

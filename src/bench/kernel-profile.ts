@@ -5,6 +5,7 @@
  * adapter has no 'timestamp-query' this returns undefined and says so.
  */
 import type { Dispatch } from '../kernels/kernel.ts';
+import { awaitGpu } from '../gpu/gpu-wait.ts';
 
 export interface KernelTime {
   label: string;
@@ -33,7 +34,7 @@ export async function profileDispatches(device: GPUDevice, dispatches: readonly 
       encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
       encoder.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
       device.queue.submit([encoder.finish()]);
-      await read.mapAsync(GPUMapMode.READ);
+      await awaitGpu(device, read.mapAsync(GPUMapMode.READ));
       const stamps = new BigUint64Array(read.getMappedRange().slice(0));
       read.unmap();
       for (let i = 0; i < n; i++) totals[i] += Number(stamps[2 * i + 1] - stamps[2 * i]) / 1e6;

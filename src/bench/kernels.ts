@@ -40,6 +40,7 @@ import { layerMacs } from './flops.ts';
 import { profileDispatches } from './kernel-profile.ts';
 import { mapSpread, now, summarize, type Spread } from './stats.ts';
 import { defaultSubmitWait, SubmitPacer, type SubmitWait } from '../engine/submit-pacer.ts';
+import { gpuIdle } from '../gpu/gpu-wait.ts';
 
 export const ALL_VARIANTS: readonly KernelVariant[] = ['blocked', 'tiled'];
 
@@ -66,7 +67,7 @@ export interface ReplayTiming {
  * time first, so Dawn's Node binding does not poll a core away meanwhile.
  */
 export async function timeReplays(device: GPUDevice, dispatches: readonly Dispatch[], reps: number, pacer?: SubmitPacer): Promise<number> {
-  await device.queue.onSubmittedWorkDone();
+  await gpuIdle(device);
   const t0 = now();
   const encoder = device.createCommandEncoder({ label: 'bench replays' });
   const pass = encoder.beginComputePass();
@@ -77,7 +78,7 @@ export async function timeReplays(device: GPUDevice, dispatches: readonly Dispat
     await pacer.submitted(reps);
     await pacer.drain();
   }
-  await device.queue.onSubmittedWorkDone();
+  await gpuIdle(device);
   return (now() - t0) / reps;
 }
 
@@ -270,7 +271,7 @@ export async function benchKernels(gpu: Gpu, options: { spec?: ModelSpec; batch?
   try {
     const results: KernelCaseResult[] = [];
     for (const c of set.cases) {
-      const t = await measureDispatches(gpu.device, c.dispatches, { submitWait: defaultSubmitWait(gpu.report.runtime), ...options.timing });
+      const t = await measureDispatches(gpu.device, c.dispatches, { submitWait: defaultSubmitWait(gpu.report), ...options.timing });
       gpu.assertAlive();
       const r: KernelCaseResult = { family: c.family, name: c.name, variant: c.variant, dispatches: c.dispatches.length, reps: t.reps, ms: t.ms, gpuMs: t.gpuMs };
       if (c.flops > 0) r.gflops = mapSpread(t.ms, (ms) => c.flops / (ms * 1e6));
@@ -324,7 +325,7 @@ export async function matmulCeiling(
         const dims = { batch: m, inFeatures: k, outFeatures: n };
         const dispatches = await denseForward(cache, dims, 'linear', { out: c, inp: a, weight: b, bias }, { variant });
         try {
-          const t = await measureDispatches(gpu.device, dispatches, { budgetMs: 1000, repeats: 3, maxReps: 50, submitWait: defaultSubmitWait(gpu.report.runtime), ...options.timing });
+          const t = await measureDispatches(gpu.device, dispatches, { budgetMs: 1000, repeats: 3, maxReps: 50, submitWait: defaultSubmitWait(gpu.report), ...options.timing });
           const r: MatmulResult = { m, k, n, variant, reps: t.reps, ms: t.ms, gflops: mapSpread(t.ms, (ms) => denseFlops(dims) / (ms * 1e6)), gpuMs: t.gpuMs };
           results.push(r);
           options.onResult?.(r);

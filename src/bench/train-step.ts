@@ -34,6 +34,7 @@ import type { KernelVariant } from '../kernels/variant.ts';
 import { countFlops } from './flops.ts';
 import { groupKernelTimes, kernelFamily, kernelName, profileDispatches, type KernelTime } from './kernel-profile.ts';
 import { mapSpread, now, summarize, type Spread } from './stats.ts';
+import { gpuIdle } from '../gpu/gpu-wait.ts';
 
 export interface StepBenchOptions {
   batch: number;
@@ -104,7 +105,7 @@ export interface StepBenchResult {
  * once and then a timer sleep of sleepMs before the final wait (see StepWait).
  */
 export async function timeTrainSteps(device: GPUDevice, pass: RecordedPass, steps: number, stepsPerSubmit: number, pacer: SubmitPacer, sleepMs?: number): Promise<number> {
-  await device.queue.onSubmittedWorkDone();
+  await gpuIdle(device);
   const t0 = now();
   for (let done = 0; done < steps; ) {
     const n = Math.min(stepsPerSubmit, steps - done);
@@ -116,7 +117,7 @@ export async function timeTrainSteps(device: GPUDevice, pass: RecordedPass, step
   }
   if (sleepMs !== undefined && sleepMs > 0) await new Promise((resolve) => setTimeout(resolve, sleepMs));
   await pacer.drain();
-  await device.queue.onSubmittedWorkDone();
+  await gpuIdle(device);
   return now() - t0;
 }
 
@@ -134,7 +135,7 @@ export async function benchTrainStep(gpu: Gpu, data: ImageDataset, options: Step
   const maxInFlight = options.maxSubmitsInFlight ?? 2;
   const profileRepeats = options.profileRepeats ?? 3;
   const wait = options.wait ?? 'fit';
-  const pacer = new SubmitPacer(gpu.device, wait === 'promise' ? 'promise' : defaultSubmitWait(gpu.report.runtime), maxInFlight);
+  const pacer = new SubmitPacer(gpu.device, wait === 'promise' ? 'promise' : defaultSubmitWait(gpu.report), maxInFlight);
   const flops = countFlops(inferShapes(spec, B));
   const { device } = gpu;
 

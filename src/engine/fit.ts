@@ -26,6 +26,7 @@ import { GpuSnapshot } from './snapshot.ts';
 import { TotalsRing } from './totals-ring.ts';
 import { ModelBusyError } from './model-turns.ts';
 import { pacerFor, type SubmitWait } from './submit-pacer.ts';
+import { gpuIdle } from '../gpu/gpu-wait.ts';
 
 export interface StepEvent {
   epoch: number;
@@ -255,7 +256,7 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
       }
     }
     await trainPacer.drain();
-    await device.queue.onSubmittedWorkDone();
+    await gpuIdle(device);
     return history;
   } catch (error) {
     // A lost device shows up as whatever call failed first (a map, a submit); name the real cause.

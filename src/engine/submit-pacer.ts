@@ -1,28 +1,31 @@
 /**
  * How the CPU keeps pace with the GPU's queue without wasting the CPU.
  *
- * 'promise' (browsers): one `onSubmittedWorkDone()` per submit; when more
- * than `maxInFlight` command buffers are queued, await the oldest. A browser
- * waits for these in its GPU process, so the page pays nothing for them.
+ * 'promise': one `onSubmittedWorkDone()` per submit; when more than
+ * `maxInFlight` command buffers are queued, await the oldest. The queue never
+ * runs dry. Browsers wait in their GPU process, so the page pays nothing; in
+ * Node on a hardware GPU, Dawn's binding polls a core for completion, but that
+ * core is not the GPU's.
  *
- * 'timer' (Node): Dawn's Node binding polls for completion on the main thread
- * for as long as any WebGPU promise is pending (measured: ~80% of a core).
- * Where the "GPU" is SwiftShader on the same CPU, that polling takes a core
- * from the shaders. So queue `maxInFlight` command buffers, sleep on a timer
- * for 90% of what they are expected to take, and only then ask for the
- * completion promise. The expectation is learned per kind of work (ms per
- * step) from earlier waits, each of which is an upper bound of the true time,
- * so the estimate follows a faster GPU down at once and a slower one up
+ * 'timer' (Node on a CPU adapter such as SwiftShader): the poll would run on
+ * the same cores as the shaders. So queue `maxInFlight` command buffers,
+ * sleep on a timer for 90% of what they are expected to take, and only then
+ * ask for the completion promise; the waits that remain run at low priority
+ * (gpu-wait.ts). The expectation is learned per kind of work (ms per step)
+ * from earlier waits, each of which is an upper bound of the true time, so
+ * the estimate follows a faster GPU down at once and a slower one up
  * gradually. The GPU idles only for the moment between the wait and the next
  * submit (encoding; well under 1% of a SwiftShader step).
  */
+import { isCpuAdapter, type AdapterReport } from '../gpu/device.ts';
 import type { Model } from './model.ts';
+import { awaitGpu, gpuIdle } from '../gpu/gpu-wait.ts';
 
 export type SubmitWait = 'promise' | 'timer';
 
-/** The wait that suits the runtime: 'timer' under Node's Dawn binding, 'promise' in browsers. */
-export function defaultSubmitWait(runtime: string): SubmitWait {
-  return runtime.startsWith('node') ? 'timer' : 'promise';
+/** The wait that suits the device: 'timer' in Node on a CPU adapter, 'promise' everywhere else. */
+export function defaultSubmitWait(report: Pick<AdapterReport, 'runtime' | 'isFallback' | 'vendor' | 'architecture'>): SubmitWait {
+  return report.runtime.startsWith('node') && isCpuAdapter(report) ? 'timer' : 'promise';
 }
 
 const SLEEP_SHARE = 0.9;
@@ -61,7 +64,7 @@ export class SubmitPacer {
   async submitted(work: number, onDone?: () => void): Promise<void> {
     const entry: QueuedSubmit = { work, at: performance.now(), onDone };
     if (this.mode === 'promise') {
-      entry.done = this.device.queue.onSubmittedWorkDone();
+      entry.done = awaitGpu(this.device, this.device.queue.onSubmittedWorkDone());
       this.queued.push(entry);
       if (this.queued.length > this.maxInFlight) await this.finish(this.queued.shift()!);
       return;
@@ -84,7 +87,7 @@ export class SubmitPacer {
       const sleepMs = SLEEP_SHARE * this.msPerWork * work - (performance.now() - first);
       if (sleepMs > 1) await new Promise((resolve) => setTimeout(resolve, sleepMs));
     }
-    await this.device.queue.onSubmittedWorkDone();
+    await gpuIdle(this.device);
     if (work > 0) this.learn((performance.now() - first) / work);
     for (const q of batch) q.onDone?.();
   }
@@ -116,7 +119,7 @@ const pacers = new WeakMap<Model, Map<string, SubmitPacer>>();
 export function pacerFor(model: Model, kind: string, maxInFlight = 2, mode?: SubmitWait): SubmitPacer {
   let byKind = pacers.get(model);
   if (!byKind) pacers.set(model, (byKind = new Map()));
-  const wanted = mode ?? defaultSubmitWait(model.gpu.report.runtime);
+  const wanted = mode ?? defaultSubmitWait(model.gpu.report);
   const key = `${kind}/${wanted}/${maxInFlight}`;
   let pacer = byKind.get(key);
   if (!pacer) byKind.set(key, (pacer = new SubmitPacer(model.device, wanted, maxInFlight)));

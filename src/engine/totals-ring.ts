@@ -6,6 +6,7 @@
  * next one will carry newer totals anyway), so the CPU never waits here.
  */
 import { decodeTotals, type Totals } from '../kernels/metrics.ts';
+import { awaitGpu, gpuIdle } from '../gpu/gpu-wait.ts';
 
 const TOTALS_BYTES = 16;
 
@@ -34,7 +35,7 @@ export class TotalsRing {
     encoder.copyBufferToBuffer(this.totals, 0, slot.buffer, 0, TOTALS_BYTES);
     return async () => {
       try {
-        await slot.buffer.mapAsync(GPUMapMode.READ);
+        await awaitGpu(this.device, slot.buffer.mapAsync(GPUMapMode.READ));
         const totals = decodeTotals(slot.buffer.getMappedRange().slice(0));
         slot.buffer.unmap();
         return totals;
@@ -49,7 +50,7 @@ export class TotalsRing {
     const encoder = this.device.createCommandEncoder({ label: 'totals readback' });
     let read = this.capture(encoder);
     while (!read) {
-      await this.device.queue.onSubmittedWorkDone();
+      await gpuIdle(this.device);
       read = this.capture(encoder);
     }
     this.device.queue.submit([encoder.finish()]);

@@ -3,6 +3,8 @@
  * Readback is for tests, checkpoints and evaluation; the training step never
  * reads back (metrics use their own ring of staging buffers).
  */
+import { awaitGpu } from './gpu-wait.ts';
+
 export const STORAGE = (): number => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
 /** Storage buffers bound at an offset must start on this many bytes (WebGPU's minimum is 256). */
@@ -28,7 +30,7 @@ export async function readBytes(device: GPUDevice, source: GPUBuffer, byteOffset
     const encoder = device.createCommandEncoder({ label: 'readback' });
     encoder.copyBufferToBuffer(source, byteOffset, staging, 0, byteLength);
     device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
+    await awaitGpu(device, staging.mapAsync(GPUMapMode.READ));
     return staging.getMappedRange().slice(0);
   } finally {
     staging.destroy();

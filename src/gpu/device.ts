@@ -8,6 +8,7 @@
  * adapter's own values of the limits this engine leans on (storage buffer size,
  * storage buffers per stage, workgroup storage and size), nothing else.
  */
+import { setGpuWaiter } from './gpu-wait.ts';
 import { BROWSER_HELP, GpuDeviceLostError, NODE_HELP, WebGpuUnavailableError } from './errors.ts';
 
 export interface AdapterReport {
@@ -30,6 +31,16 @@ export interface AdapterReport {
   };
   timestampQuery: boolean;
   shaderF16: boolean;
+  /**
+   * How the JS thread waits for this device (gpu-wait.ts): Node on a CPU
+   * adapter waits at low priority where it may; otherwise, why not.
+   */
+  waiting?: string;
+}
+
+/** CPU implementations of WebGPU (SwiftShader, llvmpipe): their "GPU" shares the CPU with JS. */
+export function isCpuAdapter(report: Pick<AdapterReport, 'isFallback' | 'vendor' | 'architecture'>): boolean {
+  return report.isFallback || /swiftshader|llvmpipe|lavapipe/i.test(`${report.vendor} ${report.architecture}`);
 }
 
 export interface GpuOptions {
@@ -78,6 +89,16 @@ async function findGpu(): Promise<{ gpu: GPU; runtime: string }> {
   return { gpu, runtime: `node (Vulkan ICD: ${icd || 'loader default'})` };
 }
 
+/** Node: the low-priority waiter on CPU adapters (node-wait-priority.ts). Returns what was decided, for reports. */
+async function installNodeWaiter(device: GPUDevice, report: AdapterReport): Promise<string> {
+  if (!isCpuAdapter(report)) return 'promises at normal priority (hardware adapter: the poll does not compete with shaders)';
+  const { lowPriorityWaiter } = await import('./node-wait-priority.ts');
+  const chosen = lowPriorityWaiter();
+  if ('reason' in chosen) return `promises at normal priority (${chosen.reason})`;
+  setGpuWaiter(device, chosen.waiter);
+  return `the JS thread drops to nice ${chosen.nice} while it waits (CPU adapter: the poll would take cores from the shaders)`;
+}
+
 export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
   const { gpu, runtime } = await findGpu();
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
@@ -112,6 +133,7 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
     timestampQuery: device.features.has('timestamp-query'),
     shaderF16: device.features.has('shader-f16'),
   };
+  if (runtime !== 'browser') report.waiting = await installNodeWaiter(device, report);
 
   let destroyedByUs = false;
   const handle: Gpu = {
@@ -158,5 +180,6 @@ export function formatAdapterReport(r: AdapterReport): string {
     `max storage buffer binding: ${mib(r.limits.maxStorageBufferBindingSize)}, max buffer: ${mib(r.limits.maxBufferSize)}, storage buffers per stage: ${r.limits.maxStorageBuffersPerShaderStage}`,
     `workgroup storage: ${r.limits.maxComputeWorkgroupStorageSize} B, invocations per workgroup: ${r.limits.maxComputeInvocationsPerWorkgroup}, workgroups per dimension: ${r.limits.maxComputeWorkgroupsPerDimension}`,
     `timestamp-query: ${r.timestampQuery ? 'yes' : 'no'}, shader-f16: ${r.shaderF16 ? 'yes' : 'no'}`,
+    ...(r.waiting ? [`waits: ${r.waiting}`] : []),
   ].join('\n');
 }

@@ -4,6 +4,7 @@
  * readback) works before anything larger is tried.
  */
 import type { Gpu } from './device.ts';
+import { awaitGpu } from './gpu-wait.ts';
 
 const SMOKE_WGSL = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -41,7 +42,7 @@ export async function runSmokeCheck(gpu: Gpu, elements = 1000): Promise<SmokeRes
     device.queue.submit([encoder.finish()]);
     const error = await device.popErrorScope();
     if (error) throw new Error(`smoke check shader failed validation: ${error.message}`);
-    await staging.mapAsync(GPUMapMode.READ);
+    await awaitGpu(device, staging.mapAsync(GPUMapMode.READ));
     const result = new Float32Array(staging.getMappedRange().slice(0));
     staging.unmap();
     for (let i = 0; i < elements; i++) {

@@ -10,13 +10,11 @@
  * Rule (documented; a timed trial can override it): CPU/fallback adapters get
  * 'blocked', everything else 'tiled'.
  */
-import type { AdapterReport } from '../gpu/device.ts';
+import { isCpuAdapter, type AdapterReport } from '../gpu/device.ts';
+
+export { isCpuAdapter };
 
 export type KernelVariant = 'blocked' | 'tiled';
-
-export function isCpuAdapter(report: Pick<AdapterReport, 'isFallback' | 'vendor' | 'architecture'>): boolean {
-  return report.isFallback || /swiftshader|llvmpipe|lavapipe/i.test(`${report.vendor} ${report.architecture}`);
-}
 
 export function defaultVariant(report: Pick<AdapterReport, 'isFallback' | 'vendor' | 'architecture'>): KernelVariant {
   return isCpuAdapter(report) ? 'blocked' : 'tiled';

@@ -37,9 +37,13 @@ class FakeQueue {
 const fakeDevice = (queue: FakeQueue): GPUDevice => ({ queue }) as unknown as GPUDevice;
 
 describe('SubmitPacer', () => {
-  it('chooses timer pacing under Node and promises in browsers', () => {
-    expect(defaultSubmitWait('node (Vulkan ICD: /usr/lib/chromium/vk_swiftshader_icd.json)')).toBe('timer');
-    expect(defaultSubmitWait('browser')).toBe('promise');
+  it('chooses timer pacing in Node on a CPU adapter, promises on hardware and in browsers', () => {
+    const swiftshader = { vendor: 'google', architecture: 'swiftshader', isFallback: true };
+    const nvidia = { vendor: 'nvidia', architecture: 'hopper', isFallback: false };
+    expect(defaultSubmitWait({ ...swiftshader, runtime: 'node (Vulkan ICD: /usr/lib/chromium/vk_swiftshader_icd.json)' })).toBe('timer');
+    expect(defaultSubmitWait({ ...swiftshader, isFallback: false, runtime: 'node (Vulkan ICD: loader default)' })).toBe('timer');
+    expect(defaultSubmitWait({ ...nvidia, runtime: 'node (Vulkan ICD: /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json)' })).toBe('promise');
+    expect(defaultSubmitWait({ ...swiftshader, runtime: 'browser' })).toBe('promise');
   });
 
   it('timer mode: asks for completion only after sleeping most of the learned time; callbacks follow completion', async () => {
