@@ -3,26 +3,38 @@
 // convolutions), forward, input gradient and weight gradient. Other
 // geometries use the general kernels of conv2d.wgsl.
 //
-// Why this shape: on a CPU adapter (SwiftShader) every storage-buffer load is
-// a per-lane gather costing as much as a few dozen multiply-adds, loop
-// iterations and branches around live values are expensive, and workgroup
-// memory with barriers is far worse. So each invocation loads a tile of its
-// source once into registers and does every multiply-add that tile takes part
-// in, in a straight-line body: no workgroup memory, no barriers, loops only
-// over channels and tiles.
+// Written for CPU adapters (SwiftShader), whose costs we measured on its
+// Subzero JIT: one invocation is one lane of a 4-wide SIMD group; a storage
+// load with a per-lane address is an emulated gather of four scalar loads
+// and costs as much as 20-30 multiply-adds; values that stay live across a
+// long straight-line body live on the stack, so a multiply-add whose
+// accumulator is touched again only much later costs three times one whose
+// accumulator is the previous line's result; branches save nothing (both
+// sides run, masked); workgroup memory and barriers are slower still. So:
 //
-// Tiles. An invocation owns COLS (4 or 8) output columns ow0.. of ROWS (1..5)
-// consecutive output rows of one image, for CH_BLOCK (1..8) output channels:
-// a Pair (two vec4f, l and r; r only when COLS = 8) per row and channel. For
-// each source channel it loads the ROWS + KH - 1 source rows those outputs
-// read, COLS + 4 columns each (a Span: vec4f a, b and c, c only when
-// COLS = 8), zero where the window leaves the source (padding). With stride
-// 1, tap (kh, kw) of output row r reads tile row r + kh shifted left by kw;
-// taps4 forms four outputs' sums from the components directly (no shuffled
-// vectors: on SwiftShader a vector is four registers, and building shifted
-// copies costs more than the arithmetic). Per source and destination channel
-// the invocation loads one KH x KW kernel (a KernelRow per kernel row: taps
-// 0-3 in w, tap 4 in w4) and does KH x KW x ROWS x COLS multiply-adds.
+// - Tiles. An invocation owns COLS (4 or 8) output columns ow0.. of ROWS
+//   (1..5) consecutive output rows of one image, for CH_BLOCK (1..8) output
+//   channels. For each source channel it loads once the ROWS + KH - 1 source
+//   rows those outputs read, COLS + 4 columns each (a Span: vec4f a, b and
+//   c, c only when COLS = 8), zero where the window leaves the source
+//   (padding), and does every multiply-add that tile takes part in.
+// - Chains. Each output's sum over the KH x KW taps of one source channel is
+//   one chain of multiply-adds (out_c*), added to its accumulator once per
+//   source channel; the weight gradient likewise sums each tap over the whole
+//   tile in one chain (dot_kw*).
+// - Shared kernels. The four lanes of a SIMD group are four images of the same
+//   tile and channels (invocation order is batch-minor, the batch padded to a
+//   multiple of 4 in lane_batch), so they need the same kernel weights. With
+//   SHARED_WEIGHTS (a device whose subgroups are SwiftShader's 4-lane groups
+//   of consecutive invocations), lane l of load i fetches tap slot 4i + l
+//   (slot 5 kh + kw) and the lanes exchange them with subgroupBroadcast: 7
+//   gathers per 5x5 kernel instead of 25. The subgroup functions come from a
+//   prelude the TypeScript side prepends (bcast0..3; identity stubs when the
+//   device has no subgroups, where SHARED_WEIGHTS is never set).
+// - Whole groups. No lane leaves early while the others may still broadcast:
+//   lanes past the batch (b >= batch) compute on the last image and store
+//   nothing; only invocations past work_items (whole SIMD groups, since
+//   work_items and the workgroup size are multiples of 4) return.
 //
 // KH, KW (<= 5), ROWS, COLS and CH_BLOCK are override constants; every
 // unrolled line is guarded by them and the compiler drops the rest.
@@ -59,11 +71,6 @@
 // sums to partials [chunk][Cout*Cin*KH*KW + Cout] (dweight, then dbias);
 // conv2d_reduce_partials (conv2d.wgsl) adds the chunks in order.
 //
-// Invocation order is batch-minor wherever images are the fastest index
-// (forward and input gradient: item = (((ch_block * row_blocks + row_block)
-// * col_blocks + col_block) * B + b), so the four lanes of a SIMD group share
-// their geometry: the same padding, the same branches, the same kernels.
-//
 // Every sum runs in a fixed order and every output is written once, so
 // results are bit-identical run to run. Everything here OVERWRITES its
 // outputs.
@@ -79,9 +86,13 @@ override COLS: i32 = 4;
 override CH_BLOCK: i32 = 4;
 // Walk each kernel backwards (the input gradient's rotated kernel).
 override FLIP: bool = false;
+// Load each kernel once per SIMD group and broadcast it (see the header).
+override SHARED_WEIGHTS: bool = false;
 
 struct WindowParams {
   batch: i32,
+  // The batch rounded up to a multiple of 4: the images of the invocation order.
+  lane_batch: i32,
   src_channels: i32,
   src_height: i32,
   src_width: i32,
@@ -133,11 +144,12 @@ struct Pair {
 alias Tile = array<Span, 9>;
 alias Rows = array<Pair, 5>;
 
-// One kernel row: taps 0-3 and tap 4 (zero past KW).
+// One kernel row: taps 0-3 and tap 4 (zero past KW); a kernel is KH of them.
 struct KernelRow {
   w: vec4f,
   w4: f32,
 }
+alias Kern = array<KernelRow, 5>;
 
 fn linear_invocation(wid: vec3u, nwg: vec3u, lid: u32) -> i32 {
   return i32((wid.x + wid.y * nwg.x) * WORKGROUP_SIZE + lid);
@@ -147,6 +159,8 @@ fn linear_invocation(wid: vec3u, nwg: vec3u, lid: u32) -> i32 {
 fn inside(i: vec4i, size: i32) -> vec4<bool> {
   return bitcast<vec4u>(i) < vec4u(u32(size));
 }
+
+// ---------------------------------------------------------------- kernels
 
 // Taps 0..KW-1 of the kernel row starting at weight[at] (walking backwards when FLIP).
 fn kernel_row(at: i32) -> KernelRow {
@@ -160,78 +174,166 @@ fn kernel_row(at: i32) -> KernelRow {
   return k;
 }
 
-// Four outputs of one kernel row: output j sums k[kw] * x[j + kw], x = (lo, hi).
-fn taps4(lo: vec4f, hi: vec4f, k: KernelRow) -> vec4f {
-  var o0 = k.w.x * lo.x;
-  var o1 = k.w.x * lo.y;
-  var o2 = k.w.x * lo.z;
-  var o3 = k.w.x * lo.w;
-  if (KW > 1) { o0 += k.w.y * lo.y; o1 += k.w.y * lo.z; o2 += k.w.y * lo.w; o3 += k.w.y * hi.x; }
-  if (KW > 2) { o0 += k.w.z * lo.z; o1 += k.w.z * lo.w; o2 += k.w.z * hi.x; o3 += k.w.z * hi.y; }
-  if (KW > 3) { o0 += k.w.w * lo.w; o1 += k.w.w * hi.x; o2 += k.w.w * hi.y; o3 += k.w.w * hi.z; }
-  if (KW > 4) { o0 += k.w4 * hi.x; o1 += k.w4 * hi.y; o2 += k.w4 * hi.z; o3 += k.w4 * hi.w; }
-  return vec4f(o0, o1, o2, o3);
+// The kernel whose first tap is weight[at], one load per tap.
+fn kernel_taps(at: i32) -> Kern {
+  let step = select(KW, -KW, FLIP);
+  var k: Kern;
+  k[0] = kernel_row(at);
+  if (KH > 1) { k[1] = kernel_row(at + step); }
+  if (KH > 2) { k[2] = kernel_row(at + 2 * step); }
+  if (KH > 3) { k[3] = kernel_row(at + 3 * step); }
+  if (KH > 4) { k[4] = kernel_row(at + 4 * step); }
+  return k;
 }
 
-// One output row's COLS outputs += one kernel row over one tile row.
-fn row_taps(p: Pair, s: Span, k: KernelRow) -> Pair {
+// SHARED_WEIGHTS: where this lane's share of a kernel lies, relative to its
+// first tap: load i fetches slot 4i + lane, slot 5 kh + kw (0 past the kernel).
+var<private> tap_offsets: array<i32, 7>;
+
+fn init_tap_offsets(lid: u32) {
+  let lane = i32(lid % 4u);
+  let sgn = select(1, -1, FLIP);
+  for (var i = 0; i < 7; i++) {
+    let q = 4 * i + lane;
+    let kh = q / 5;
+    let kw = q - 5 * kh;
+    tap_offsets[i] = select(0, sgn * (kh * KW + kw), q < 25 && kh < KH && kw < KW);
+  }
+}
+
+// The kernel whose first tap is weight[at], loaded by the SIMD group together.
+fn kernel_taps_shared(at: i32) -> Kern {
+  let last = 5 * (KH - 1) + KW - 1;
+  let v0 = weight[at + tap_offsets[0]];
+  var v1 = 0.0; var v2 = 0.0; var v3 = 0.0; var v4 = 0.0; var v5 = 0.0; var v6 = 0.0;
+  if (last >= 4) { v1 = weight[at + tap_offsets[1]]; }
+  if (last >= 8) { v2 = weight[at + tap_offsets[2]]; }
+  if (last >= 12) { v3 = weight[at + tap_offsets[3]]; }
+  if (last >= 16) { v4 = weight[at + tap_offsets[4]]; }
+  if (last >= 20) { v5 = weight[at + tap_offsets[5]]; }
+  if (last >= 24) { v6 = weight[at + tap_offsets[6]]; }
+  var k: Kern;
+  k[0] = KernelRow(vec4f(bcast0(v0), bcast1(v0), bcast2(v0), bcast3(v0)), bcast0(v1));
+  if (KH > 1) { k[1] = KernelRow(vec4f(bcast1(v1), bcast2(v1), bcast3(v1), bcast0(v2)), bcast1(v2)); }
+  if (KH > 2) { k[2] = KernelRow(vec4f(bcast2(v2), bcast3(v2), bcast0(v3), bcast1(v3)), bcast2(v3)); }
+  if (KH > 3) { k[3] = KernelRow(vec4f(bcast3(v3), bcast0(v4), bcast1(v4), bcast2(v4)), bcast3(v4)); }
+  if (KH > 4) { k[4] = KernelRow(vec4f(bcast0(v5), bcast1(v5), bcast2(v5), bcast3(v5)), bcast0(v6)); }
+  return k;
+}
+
+fn kernel_at(at: i32) -> Kern {
+  if (SHARED_WEIGHTS) { return kernel_taps_shared(at); }
+  return kernel_taps(at);
+}
+
+// ---------------------------------------------------------------- forward and input-gradient products
+
+
+// p + one output row's COLS sums for one source channel: per column, one chain over the kernel
+// (x0..x4: the source rows the output row reads). A 5x5 kernel's chains are single expressions,
+// which the shader compiler handles in a third of the time it takes over the same chains built
+// up statement by statement (the guarded form every other kernel size takes).
+fn out_row(p: Pair, k: Kern, x0: Span, x1: Span, x2: Span, x3: Span, x4: Span) -> Pair {
   var q = p;
-  q.l += taps4(s.a, s.b, k);
-  if (COLS > 4) { q.r += taps4(s.b, s.c, k); }
+  if (KH == 5 && KW == 5) {
+    q.l.x += k[0].w.x * x0.a.x + k[0].w.y * x0.a.y + k[0].w.z * x0.a.z + k[0].w.w * x0.a.w + k[0].w4 * x0.b.x + k[1].w.x * x1.a.x + k[1].w.y * x1.a.y + k[1].w.z * x1.a.z + k[1].w.w * x1.a.w + k[1].w4 * x1.b.x + k[2].w.x * x2.a.x + k[2].w.y * x2.a.y + k[2].w.z * x2.a.z + k[2].w.w * x2.a.w + k[2].w4 * x2.b.x + k[3].w.x * x3.a.x + k[3].w.y * x3.a.y + k[3].w.z * x3.a.z + k[3].w.w * x3.a.w + k[3].w4 * x3.b.x + k[4].w.x * x4.a.x + k[4].w.y * x4.a.y + k[4].w.z * x4.a.z + k[4].w.w * x4.a.w + k[4].w4 * x4.b.x;
+    q.l.y += k[0].w.x * x0.a.y + k[0].w.y * x0.a.z + k[0].w.z * x0.a.w + k[0].w.w * x0.b.x + k[0].w4 * x0.b.y + k[1].w.x * x1.a.y + k[1].w.y * x1.a.z + k[1].w.z * x1.a.w + k[1].w.w * x1.b.x + k[1].w4 * x1.b.y + k[2].w.x * x2.a.y + k[2].w.y * x2.a.z + k[2].w.z * x2.a.w + k[2].w.w * x2.b.x + k[2].w4 * x2.b.y + k[3].w.x * x3.a.y + k[3].w.y * x3.a.z + k[3].w.z * x3.a.w + k[3].w.w * x3.b.x + k[3].w4 * x3.b.y + k[4].w.x * x4.a.y + k[4].w.y * x4.a.z + k[4].w.z * x4.a.w + k[4].w.w * x4.b.x + k[4].w4 * x4.b.y;
+    q.l.z += k[0].w.x * x0.a.z + k[0].w.y * x0.a.w + k[0].w.z * x0.b.x + k[0].w.w * x0.b.y + k[0].w4 * x0.b.z + k[1].w.x * x1.a.z + k[1].w.y * x1.a.w + k[1].w.z * x1.b.x + k[1].w.w * x1.b.y + k[1].w4 * x1.b.z + k[2].w.x * x2.a.z + k[2].w.y * x2.a.w + k[2].w.z * x2.b.x + k[2].w.w * x2.b.y + k[2].w4 * x2.b.z + k[3].w.x * x3.a.z + k[3].w.y * x3.a.w + k[3].w.z * x3.b.x + k[3].w.w * x3.b.y + k[3].w4 * x3.b.z + k[4].w.x * x4.a.z + k[4].w.y * x4.a.w + k[4].w.z * x4.b.x + k[4].w.w * x4.b.y + k[4].w4 * x4.b.z;
+    q.l.w += k[0].w.x * x0.a.w + k[0].w.y * x0.b.x + k[0].w.z * x0.b.y + k[0].w.w * x0.b.z + k[0].w4 * x0.b.w + k[1].w.x * x1.a.w + k[1].w.y * x1.b.x + k[1].w.z * x1.b.y + k[1].w.w * x1.b.z + k[1].w4 * x1.b.w + k[2].w.x * x2.a.w + k[2].w.y * x2.b.x + k[2].w.z * x2.b.y + k[2].w.w * x2.b.z + k[2].w4 * x2.b.w + k[3].w.x * x3.a.w + k[3].w.y * x3.b.x + k[3].w.z * x3.b.y + k[3].w.w * x3.b.z + k[3].w4 * x3.b.w + k[4].w.x * x4.a.w + k[4].w.y * x4.b.x + k[4].w.z * x4.b.y + k[4].w.w * x4.b.z + k[4].w4 * x4.b.w;
+    if (COLS > 4) {
+      q.r.x += k[0].w.x * x0.b.x + k[0].w.y * x0.b.y + k[0].w.z * x0.b.z + k[0].w.w * x0.b.w + k[0].w4 * x0.c.x + k[1].w.x * x1.b.x + k[1].w.y * x1.b.y + k[1].w.z * x1.b.z + k[1].w.w * x1.b.w + k[1].w4 * x1.c.x + k[2].w.x * x2.b.x + k[2].w.y * x2.b.y + k[2].w.z * x2.b.z + k[2].w.w * x2.b.w + k[2].w4 * x2.c.x + k[3].w.x * x3.b.x + k[3].w.y * x3.b.y + k[3].w.z * x3.b.z + k[3].w.w * x3.b.w + k[3].w4 * x3.c.x + k[4].w.x * x4.b.x + k[4].w.y * x4.b.y + k[4].w.z * x4.b.z + k[4].w.w * x4.b.w + k[4].w4 * x4.c.x;
+      q.r.y += k[0].w.x * x0.b.y + k[0].w.y * x0.b.z + k[0].w.z * x0.b.w + k[0].w.w * x0.c.x + k[0].w4 * x0.c.y + k[1].w.x * x1.b.y + k[1].w.y * x1.b.z + k[1].w.z * x1.b.w + k[1].w.w * x1.c.x + k[1].w4 * x1.c.y + k[2].w.x * x2.b.y + k[2].w.y * x2.b.z + k[2].w.z * x2.b.w + k[2].w.w * x2.c.x + k[2].w4 * x2.c.y + k[3].w.x * x3.b.y + k[3].w.y * x3.b.z + k[3].w.z * x3.b.w + k[3].w.w * x3.c.x + k[3].w4 * x3.c.y + k[4].w.x * x4.b.y + k[4].w.y * x4.b.z + k[4].w.z * x4.b.w + k[4].w.w * x4.c.x + k[4].w4 * x4.c.y;
+      q.r.z += k[0].w.x * x0.b.z + k[0].w.y * x0.b.w + k[0].w.z * x0.c.x + k[0].w.w * x0.c.y + k[0].w4 * x0.c.z + k[1].w.x * x1.b.z + k[1].w.y * x1.b.w + k[1].w.z * x1.c.x + k[1].w.w * x1.c.y + k[1].w4 * x1.c.z + k[2].w.x * x2.b.z + k[2].w.y * x2.b.w + k[2].w.z * x2.c.x + k[2].w.w * x2.c.y + k[2].w4 * x2.c.z + k[3].w.x * x3.b.z + k[3].w.y * x3.b.w + k[3].w.z * x3.c.x + k[3].w.w * x3.c.y + k[3].w4 * x3.c.z + k[4].w.x * x4.b.z + k[4].w.y * x4.b.w + k[4].w.z * x4.c.x + k[4].w.w * x4.c.y + k[4].w4 * x4.c.z;
+      q.r.w += k[0].w.x * x0.b.w + k[0].w.y * x0.c.x + k[0].w.z * x0.c.y + k[0].w.w * x0.c.z + k[0].w4 * x0.c.w + k[1].w.x * x1.b.w + k[1].w.y * x1.c.x + k[1].w.z * x1.c.y + k[1].w.w * x1.c.z + k[1].w4 * x1.c.w + k[2].w.x * x2.b.w + k[2].w.y * x2.c.x + k[2].w.z * x2.c.y + k[2].w.w * x2.c.z + k[2].w4 * x2.c.w + k[3].w.x * x3.b.w + k[3].w.y * x3.c.x + k[3].w.z * x3.c.y + k[3].w.w * x3.c.z + k[3].w4 * x3.c.w + k[4].w.x * x4.b.w + k[4].w.y * x4.c.x + k[4].w.z * x4.c.y + k[4].w.w * x4.c.z + k[4].w4 * x4.c.w;
+    }
+    return q;
+  }
+  {
+    var o = k[0].w.x * x0.a.x; if (KW > 1) { o += k[0].w.y * x0.a.y; } if (KW > 2) { o += k[0].w.z * x0.a.z; } if (KW > 3) { o += k[0].w.w * x0.a.w; } if (KW > 4) { o += k[0].w4 * x0.b.x; }
+    if (KH > 1) { o += k[1].w.x * x1.a.x; if (KW > 1) { o += k[1].w.y * x1.a.y; } if (KW > 2) { o += k[1].w.z * x1.a.z; } if (KW > 3) { o += k[1].w.w * x1.a.w; } if (KW > 4) { o += k[1].w4 * x1.b.x; } }
+    if (KH > 2) { o += k[2].w.x * x2.a.x; if (KW > 1) { o += k[2].w.y * x2.a.y; } if (KW > 2) { o += k[2].w.z * x2.a.z; } if (KW > 3) { o += k[2].w.w * x2.a.w; } if (KW > 4) { o += k[2].w4 * x2.b.x; } }
+    if (KH > 3) { o += k[3].w.x * x3.a.x; if (KW > 1) { o += k[3].w.y * x3.a.y; } if (KW > 2) { o += k[3].w.z * x3.a.z; } if (KW > 3) { o += k[3].w.w * x3.a.w; } if (KW > 4) { o += k[3].w4 * x3.b.x; } }
+    if (KH > 4) { o += k[4].w.x * x4.a.x; if (KW > 1) { o += k[4].w.y * x4.a.y; } if (KW > 2) { o += k[4].w.z * x4.a.z; } if (KW > 3) { o += k[4].w.w * x4.a.w; } if (KW > 4) { o += k[4].w4 * x4.b.x; } }
+    q.l.x += o;
+  }
+  {
+    var o = k[0].w.x * x0.a.y; if (KW > 1) { o += k[0].w.y * x0.a.z; } if (KW > 2) { o += k[0].w.z * x0.a.w; } if (KW > 3) { o += k[0].w.w * x0.b.x; } if (KW > 4) { o += k[0].w4 * x0.b.y; }
+    if (KH > 1) { o += k[1].w.x * x1.a.y; if (KW > 1) { o += k[1].w.y * x1.a.z; } if (KW > 2) { o += k[1].w.z * x1.a.w; } if (KW > 3) { o += k[1].w.w * x1.b.x; } if (KW > 4) { o += k[1].w4 * x1.b.y; } }
+    if (KH > 2) { o += k[2].w.x * x2.a.y; if (KW > 1) { o += k[2].w.y * x2.a.z; } if (KW > 2) { o += k[2].w.z * x2.a.w; } if (KW > 3) { o += k[2].w.w * x2.b.x; } if (KW > 4) { o += k[2].w4 * x2.b.y; } }
+    if (KH > 3) { o += k[3].w.x * x3.a.y; if (KW > 1) { o += k[3].w.y * x3.a.z; } if (KW > 2) { o += k[3].w.z * x3.a.w; } if (KW > 3) { o += k[3].w.w * x3.b.x; } if (KW > 4) { o += k[3].w4 * x3.b.y; } }
+    if (KH > 4) { o += k[4].w.x * x4.a.y; if (KW > 1) { o += k[4].w.y * x4.a.z; } if (KW > 2) { o += k[4].w.z * x4.a.w; } if (KW > 3) { o += k[4].w.w * x4.b.x; } if (KW > 4) { o += k[4].w4 * x4.b.y; } }
+    q.l.y += o;
+  }
+  {
+    var o = k[0].w.x * x0.a.z; if (KW > 1) { o += k[0].w.y * x0.a.w; } if (KW > 2) { o += k[0].w.z * x0.b.x; } if (KW > 3) { o += k[0].w.w * x0.b.y; } if (KW > 4) { o += k[0].w4 * x0.b.z; }
+    if (KH > 1) { o += k[1].w.x * x1.a.z; if (KW > 1) { o += k[1].w.y * x1.a.w; } if (KW > 2) { o += k[1].w.z * x1.b.x; } if (KW > 3) { o += k[1].w.w * x1.b.y; } if (KW > 4) { o += k[1].w4 * x1.b.z; } }
+    if (KH > 2) { o += k[2].w.x * x2.a.z; if (KW > 1) { o += k[2].w.y * x2.a.w; } if (KW > 2) { o += k[2].w.z * x2.b.x; } if (KW > 3) { o += k[2].w.w * x2.b.y; } if (KW > 4) { o += k[2].w4 * x2.b.z; } }
+    if (KH > 3) { o += k[3].w.x * x3.a.z; if (KW > 1) { o += k[3].w.y * x3.a.w; } if (KW > 2) { o += k[3].w.z * x3.b.x; } if (KW > 3) { o += k[3].w.w * x3.b.y; } if (KW > 4) { o += k[3].w4 * x3.b.z; } }
+    if (KH > 4) { o += k[4].w.x * x4.a.z; if (KW > 1) { o += k[4].w.y * x4.a.w; } if (KW > 2) { o += k[4].w.z * x4.b.x; } if (KW > 3) { o += k[4].w.w * x4.b.y; } if (KW > 4) { o += k[4].w4 * x4.b.z; } }
+    q.l.z += o;
+  }
+  {
+    var o = k[0].w.x * x0.a.w; if (KW > 1) { o += k[0].w.y * x0.b.x; } if (KW > 2) { o += k[0].w.z * x0.b.y; } if (KW > 3) { o += k[0].w.w * x0.b.z; } if (KW > 4) { o += k[0].w4 * x0.b.w; }
+    if (KH > 1) { o += k[1].w.x * x1.a.w; if (KW > 1) { o += k[1].w.y * x1.b.x; } if (KW > 2) { o += k[1].w.z * x1.b.y; } if (KW > 3) { o += k[1].w.w * x1.b.z; } if (KW > 4) { o += k[1].w4 * x1.b.w; } }
+    if (KH > 2) { o += k[2].w.x * x2.a.w; if (KW > 1) { o += k[2].w.y * x2.b.x; } if (KW > 2) { o += k[2].w.z * x2.b.y; } if (KW > 3) { o += k[2].w.w * x2.b.z; } if (KW > 4) { o += k[2].w4 * x2.b.w; } }
+    if (KH > 3) { o += k[3].w.x * x3.a.w; if (KW > 1) { o += k[3].w.y * x3.b.x; } if (KW > 2) { o += k[3].w.z * x3.b.y; } if (KW > 3) { o += k[3].w.w * x3.b.z; } if (KW > 4) { o += k[3].w4 * x3.b.w; } }
+    if (KH > 4) { o += k[4].w.x * x4.a.w; if (KW > 1) { o += k[4].w.y * x4.b.x; } if (KW > 2) { o += k[4].w.z * x4.b.y; } if (KW > 3) { o += k[4].w.w * x4.b.z; } if (KW > 4) { o += k[4].w4 * x4.b.w; } }
+    q.l.w += o;
+  }
+  if (COLS > 4) {
+    {
+      var o = k[0].w.x * x0.b.x; if (KW > 1) { o += k[0].w.y * x0.b.y; } if (KW > 2) { o += k[0].w.z * x0.b.z; } if (KW > 3) { o += k[0].w.w * x0.b.w; } if (KW > 4) { o += k[0].w4 * x0.c.x; }
+      if (KH > 1) { o += k[1].w.x * x1.b.x; if (KW > 1) { o += k[1].w.y * x1.b.y; } if (KW > 2) { o += k[1].w.z * x1.b.z; } if (KW > 3) { o += k[1].w.w * x1.b.w; } if (KW > 4) { o += k[1].w4 * x1.c.x; } }
+      if (KH > 2) { o += k[2].w.x * x2.b.x; if (KW > 1) { o += k[2].w.y * x2.b.y; } if (KW > 2) { o += k[2].w.z * x2.b.z; } if (KW > 3) { o += k[2].w.w * x2.b.w; } if (KW > 4) { o += k[2].w4 * x2.c.x; } }
+      if (KH > 3) { o += k[3].w.x * x3.b.x; if (KW > 1) { o += k[3].w.y * x3.b.y; } if (KW > 2) { o += k[3].w.z * x3.b.z; } if (KW > 3) { o += k[3].w.w * x3.b.w; } if (KW > 4) { o += k[3].w4 * x3.c.x; } }
+      if (KH > 4) { o += k[4].w.x * x4.b.x; if (KW > 1) { o += k[4].w.y * x4.b.y; } if (KW > 2) { o += k[4].w.z * x4.b.z; } if (KW > 3) { o += k[4].w.w * x4.b.w; } if (KW > 4) { o += k[4].w4 * x4.c.x; } }
+      q.r.x += o;
+    }
+    {
+      var o = k[0].w.x * x0.b.y; if (KW > 1) { o += k[0].w.y * x0.b.z; } if (KW > 2) { o += k[0].w.z * x0.b.w; } if (KW > 3) { o += k[0].w.w * x0.c.x; } if (KW > 4) { o += k[0].w4 * x0.c.y; }
+      if (KH > 1) { o += k[1].w.x * x1.b.y; if (KW > 1) { o += k[1].w.y * x1.b.z; } if (KW > 2) { o += k[1].w.z * x1.b.w; } if (KW > 3) { o += k[1].w.w * x1.c.x; } if (KW > 4) { o += k[1].w4 * x1.c.y; } }
+      if (KH > 2) { o += k[2].w.x * x2.b.y; if (KW > 1) { o += k[2].w.y * x2.b.z; } if (KW > 2) { o += k[2].w.z * x2.b.w; } if (KW > 3) { o += k[2].w.w * x2.c.x; } if (KW > 4) { o += k[2].w4 * x2.c.y; } }
+      if (KH > 3) { o += k[3].w.x * x3.b.y; if (KW > 1) { o += k[3].w.y * x3.b.z; } if (KW > 2) { o += k[3].w.z * x3.b.w; } if (KW > 3) { o += k[3].w.w * x3.c.x; } if (KW > 4) { o += k[3].w4 * x3.c.y; } }
+      if (KH > 4) { o += k[4].w.x * x4.b.y; if (KW > 1) { o += k[4].w.y * x4.b.z; } if (KW > 2) { o += k[4].w.z * x4.b.w; } if (KW > 3) { o += k[4].w.w * x4.c.x; } if (KW > 4) { o += k[4].w4 * x4.c.y; } }
+      q.r.y += o;
+    }
+    {
+      var o = k[0].w.x * x0.b.z; if (KW > 1) { o += k[0].w.y * x0.b.w; } if (KW > 2) { o += k[0].w.z * x0.c.x; } if (KW > 3) { o += k[0].w.w * x0.c.y; } if (KW > 4) { o += k[0].w4 * x0.c.z; }
+      if (KH > 1) { o += k[1].w.x * x1.b.z; if (KW > 1) { o += k[1].w.y * x1.b.w; } if (KW > 2) { o += k[1].w.z * x1.c.x; } if (KW > 3) { o += k[1].w.w * x1.c.y; } if (KW > 4) { o += k[1].w4 * x1.c.z; } }
+      if (KH > 2) { o += k[2].w.x * x2.b.z; if (KW > 1) { o += k[2].w.y * x2.b.w; } if (KW > 2) { o += k[2].w.z * x2.c.x; } if (KW > 3) { o += k[2].w.w * x2.c.y; } if (KW > 4) { o += k[2].w4 * x2.c.z; } }
+      if (KH > 3) { o += k[3].w.x * x3.b.z; if (KW > 1) { o += k[3].w.y * x3.b.w; } if (KW > 2) { o += k[3].w.z * x3.c.x; } if (KW > 3) { o += k[3].w.w * x3.c.y; } if (KW > 4) { o += k[3].w4 * x3.c.z; } }
+      if (KH > 4) { o += k[4].w.x * x4.b.z; if (KW > 1) { o += k[4].w.y * x4.b.w; } if (KW > 2) { o += k[4].w.z * x4.c.x; } if (KW > 3) { o += k[4].w.w * x4.c.y; } if (KW > 4) { o += k[4].w4 * x4.c.z; } }
+      q.r.z += o;
+    }
+    {
+      var o = k[0].w.x * x0.b.w; if (KW > 1) { o += k[0].w.y * x0.c.x; } if (KW > 2) { o += k[0].w.z * x0.c.y; } if (KW > 3) { o += k[0].w.w * x0.c.z; } if (KW > 4) { o += k[0].w4 * x0.c.w; }
+      if (KH > 1) { o += k[1].w.x * x1.b.w; if (KW > 1) { o += k[1].w.y * x1.c.x; } if (KW > 2) { o += k[1].w.z * x1.c.y; } if (KW > 3) { o += k[1].w.w * x1.c.z; } if (KW > 4) { o += k[1].w4 * x1.c.w; } }
+      if (KH > 2) { o += k[2].w.x * x2.b.w; if (KW > 1) { o += k[2].w.y * x2.c.x; } if (KW > 2) { o += k[2].w.z * x2.c.y; } if (KW > 3) { o += k[2].w.w * x2.c.z; } if (KW > 4) { o += k[2].w4 * x2.c.w; } }
+      if (KH > 3) { o += k[3].w.x * x3.b.w; if (KW > 1) { o += k[3].w.y * x3.c.x; } if (KW > 2) { o += k[3].w.z * x3.c.y; } if (KW > 3) { o += k[3].w.w * x3.c.z; } if (KW > 4) { o += k[3].w4 * x3.c.w; } }
+      if (KH > 4) { o += k[4].w.x * x4.b.w; if (KW > 1) { o += k[4].w.y * x4.c.x; } if (KW > 2) { o += k[4].w.z * x4.c.y; } if (KW > 3) { o += k[4].w.w * x4.c.z; } if (KW > 4) { o += k[4].w4 * x4.c.w; } }
+      q.r.w += o;
+    }
+  }
   return q;
 }
 
-// a[r] += sum over the kernel at `at` of tile rows r..r+KH-1: one source
-// channel's contribution to one destination channel. Straight-line code: a
-// branch around an accumulator update costs more than the update (the
-// accumulators would be merged lane by lane after it).
-fn window_channel(acc: Rows, x: Tile, at: i32) -> Rows {
+// acc[r] += source channel x's contribution through kernel k to output row r.
+fn window_channel(acc: Rows, x: Tile, k: Kern) -> Rows {
   var a = acc;
-  let step = select(KW, -KW, FLIP);
-  let k0 = kernel_row(at);
-  a[0] = row_taps(a[0], x[0], k0);
-  if (ROWS > 1) { a[1] = row_taps(a[1], x[1], k0); }
-  if (ROWS > 2) { a[2] = row_taps(a[2], x[2], k0); }
-  if (ROWS > 3) { a[3] = row_taps(a[3], x[3], k0); }
-  if (ROWS > 4) { a[4] = row_taps(a[4], x[4], k0); }
-  if (KH > 1) {
-    let k1 = kernel_row(at + step);
-    a[0] = row_taps(a[0], x[1], k1);
-    if (ROWS > 1) { a[1] = row_taps(a[1], x[2], k1); }
-    if (ROWS > 2) { a[2] = row_taps(a[2], x[3], k1); }
-    if (ROWS > 3) { a[3] = row_taps(a[3], x[4], k1); }
-    if (ROWS > 4) { a[4] = row_taps(a[4], x[5], k1); }
-  }
-  if (KH > 2) {
-    let k2 = kernel_row(at + 2 * step);
-    a[0] = row_taps(a[0], x[2], k2);
-    if (ROWS > 1) { a[1] = row_taps(a[1], x[3], k2); }
-    if (ROWS > 2) { a[2] = row_taps(a[2], x[4], k2); }
-    if (ROWS > 3) { a[3] = row_taps(a[3], x[5], k2); }
-    if (ROWS > 4) { a[4] = row_taps(a[4], x[6], k2); }
-  }
-  if (KH > 3) {
-    let k3 = kernel_row(at + 3 * step);
-    a[0] = row_taps(a[0], x[3], k3);
-    if (ROWS > 1) { a[1] = row_taps(a[1], x[4], k3); }
-    if (ROWS > 2) { a[2] = row_taps(a[2], x[5], k3); }
-    if (ROWS > 3) { a[3] = row_taps(a[3], x[6], k3); }
-    if (ROWS > 4) { a[4] = row_taps(a[4], x[7], k3); }
-  }
-  if (KH > 4) {
-    let k4 = kernel_row(at + 4 * step);
-    a[0] = row_taps(a[0], x[4], k4);
-    if (ROWS > 1) { a[1] = row_taps(a[1], x[5], k4); }
-    if (ROWS > 2) { a[2] = row_taps(a[2], x[6], k4); }
-    if (ROWS > 3) { a[3] = row_taps(a[3], x[7], k4); }
-    if (ROWS > 4) { a[4] = row_taps(a[4], x[8], k4); }
-  }
+  a[0] = out_row(a[0], k, x[0], x[1], x[2], x[3], x[4]);
+  if (ROWS > 1) { a[1] = out_row(a[1], k, x[1], x[2], x[3], x[4], x[5]); }
+  if (ROWS > 2) { a[2] = out_row(a[2], k, x[2], x[3], x[4], x[5], x[6]); }
+  if (ROWS > 3) { a[3] = out_row(a[3], k, x[3], x[4], x[5], x[6], x[7]); }
+  if (ROWS > 4) { a[4] = out_row(a[4], k, x[4], x[5], x[6], x[7], x[8]); }
   return a;
 }
 
-// Where a tile's source rows are: the element of row r, column 0 is
-// at + r * width; rows outside the source are skipped (the lanes of a SIMD
-// group agree on them), columns outside it masked.
+// ---------------------------------------------------------------- tiles
+
+// Where a tile's source rows are: the element of row r, column 0 is at + r *
+// width; values outside the source (rows and columns) are masked to zero.
+// No branches: the loads run either way, and the masks cost less than merging
+// the two sides of a branch.
 struct TileGeometry {
   at: i32,
   width: i32,
@@ -255,24 +357,20 @@ fn dout4(at: i32, ok: vec4<bool>) -> vec4f {
   return select(vec4f(0.0), vec4f(dout[at], dout[at + 1], dout[at + 2], dout[at + 3]), ok);
 }
 
-// Tile row r (zero when the row is outside the source).
+// Tile row r of the source, from inp / from dout.
 fn inp_row(g: TileGeometry, r: i32) -> Span {
-  var s = Span(vec4f(0.0), vec4f(0.0), vec4f(0.0));
-  if (u32(g.first_row + r) >= u32(g.height)) { return s; }
+  let row_ok = vec4<bool>(u32(g.first_row + r) < u32(g.height));
   let at = g.at + r * g.width;
-  s.a = inp4(at, g.ok_a);
-  s.b = inp4(at + 4, g.ok_b);
-  if (COLS > 4) { s.c = inp4(at + 8, g.ok_c); }
+  var s = Span(inp4(at, g.ok_a & row_ok), inp4(at + 4, g.ok_b & row_ok), vec4f(0.0));
+  if (COLS > 4) { s.c = inp4(at + 8, g.ok_c & row_ok); }
   return s;
 }
 
 fn dout_row(g: TileGeometry, r: i32) -> Span {
-  var s = Span(vec4f(0.0), vec4f(0.0), vec4f(0.0));
-  if (u32(g.first_row + r) >= u32(g.height)) { return s; }
+  let row_ok = vec4<bool>(u32(g.first_row + r) < u32(g.height));
   let at = g.at + r * g.width;
-  s.a = dout4(at, g.ok_a);
-  s.b = dout4(at + 4, g.ok_b);
-  if (COLS > 4) { s.c = dout4(at + 8, g.ok_c); }
+  var s = Span(dout4(at, g.ok_a & row_ok), dout4(at + 4, g.ok_b & row_ok), vec4f(0.0));
+  if (COLS > 4) { s.c = dout4(at + 8, g.ok_c & row_ok); }
   return s;
 }
 
@@ -291,7 +389,7 @@ fn inp_tile(g: TileGeometry) -> Tile {
   return x;
 }
 
-// The same from dout.
+// The ROWS + KH - 1 source rows of a tile, from dout.
 fn dout_tile(g: TileGeometry) -> Tile {
   var x: Tile;
   x[0] = dout_row(g, 0);
@@ -306,20 +404,27 @@ fn dout_tile(g: TileGeometry) -> Tile {
   return x;
 }
 
-// A forward or input-gradient invocation's place: image b, destination
-// channels d0.., rows oh0.., columns ow0...
+// ---------------------------------------------------------------- forward and input-gradient entry points
+
+// A forward or input-gradient invocation's place: image b (the image it
+// reads: lanes past the batch read the last one), destination channels d0..,
+// rows oh0.., columns ow0..; `stores` when it writes its outputs.
 struct Block {
   b: i32,
   d0: i32,
   oh0: i32,
   ow0: i32,
+  stores: bool,
 }
 
+// item = ((ch_block * row_blocks + row_block) * col_blocks + col_block) * lane_batch + b.
 fn block_of(item: i32) -> Block {
-  let B = params.batch;
-  let t = item / B;
+  let B4 = params.lane_batch;
+  let t = item / B4;
+  let b = item - t * B4;
   let tiles = t / params.col_blocks;
-  return Block(item - t * B, (tiles / params.row_blocks) * CH_BLOCK, (tiles % params.row_blocks) * ROWS, (t - tiles * params.col_blocks) * COLS);
+  return Block(min(b, params.batch - 1), (tiles / params.row_blocks) * CH_BLOCK, (tiles % params.row_blocks) * ROWS,
+               (t - tiles * params.col_blocks) * COLS, b < params.batch);
 }
 
 // Kernel start of destination channel d0 + c (the last channel's for channels past it: computed, never stored).
@@ -350,14 +455,14 @@ fn accumulate_block(k: Block, src_inp: bool) -> array<Rows, 8> {
     var x: Tile;
     if (src_inp) { x = inp_tile(g); } else { x = dout_tile(g); }
     let ws = s * params.weight_src_stride;
-    acc[0] = window_channel(acc[0], x, w0 + ws);
-    if (CH_BLOCK > 1) { acc[1] = window_channel(acc[1], x, w1 + ws); }
-    if (CH_BLOCK > 2) { acc[2] = window_channel(acc[2], x, w2 + ws); }
-    if (CH_BLOCK > 3) { acc[3] = window_channel(acc[3], x, w3 + ws); }
-    if (CH_BLOCK > 4) { acc[4] = window_channel(acc[4], x, w4 + ws); }
-    if (CH_BLOCK > 5) { acc[5] = window_channel(acc[5], x, w5 + ws); }
-    if (CH_BLOCK > 6) { acc[6] = window_channel(acc[6], x, w6 + ws); }
-    if (CH_BLOCK > 7) { acc[7] = window_channel(acc[7], x, w7 + ws); }
+    acc[0] = window_channel(acc[0], x, kernel_at(w0 + ws));
+    if (CH_BLOCK > 1) { acc[1] = window_channel(acc[1], x, kernel_at(w1 + ws)); }
+    if (CH_BLOCK > 2) { acc[2] = window_channel(acc[2], x, kernel_at(w2 + ws)); }
+    if (CH_BLOCK > 3) { acc[3] = window_channel(acc[3], x, kernel_at(w3 + ws)); }
+    if (CH_BLOCK > 4) { acc[4] = window_channel(acc[4], x, kernel_at(w4 + ws)); }
+    if (CH_BLOCK > 5) { acc[5] = window_channel(acc[5], x, kernel_at(w5 + ws)); }
+    if (CH_BLOCK > 6) { acc[6] = window_channel(acc[6], x, kernel_at(w6 + ws)); }
+    if (CH_BLOCK > 7) { acc[7] = window_channel(acc[7], x, kernel_at(w7 + ws)); }
     g.at += plane;
   }
   return acc;
@@ -383,7 +488,7 @@ fn store4_out(at: i32, ow: i32, y: vec4f) {
 
 // Stores act(sum + bias) for one output row and returns it (zero for a row or channel past the end).
 fn store_out_row(k: Block, c: i32, r: i32, sum: Pair) -> Pair {
-  if (k.d0 + c >= params.dst_channels || k.oh0 + r >= params.dst_height) { return Pair(vec4f(0.0), vec4f(0.0)); }
+  if (!k.stores || k.d0 + c >= params.dst_channels || k.oh0 + r >= params.dst_height) { return Pair(vec4f(0.0), vec4f(0.0)); }
   let at = dst_index(k, c, r);
   let b = bias[k.d0 + c];
   let y = Pair(activate4(sum.l + b), activate4(sum.r + b));
@@ -407,7 +512,7 @@ fn store_pooled_rows(k: Block, c: i32, r: i32, ya: Pair, yb: Pair) {
   let PH = params.dst_height / 2;
   let PW = params.dst_width / 2;
   let ph = (k.oh0 + r) / 2;
-  if (k.d0 + c >= params.dst_channels || ph >= PH) { return; }
+  if (!k.stores || k.d0 + c >= params.dst_channels || ph >= PH) { return; }
   let pw = k.ow0 / 2;
   let at = ((k.b * params.dst_channels + k.d0 + c) * PH + ph) * PW + pw;
   let p = vec4f(ya.l.x + ya.l.y + yb.l.x + yb.l.y, ya.l.z + ya.l.w + yb.l.z + yb.l.w,
@@ -450,7 +555,7 @@ fn store4_dinp(at: i32, ow: i32, sum: vec4f) {
 }
 
 fn store_dinp_row(k: Block, c: i32, r: i32, sum: Pair) {
-  if (k.d0 + c >= params.dst_channels || k.oh0 + r >= params.dst_height) { return; }
+  if (!k.stores || k.d0 + c >= params.dst_channels || k.oh0 + r >= params.dst_height) { return; }
   let at = dst_index(k, c, r);
   store4_dinp(at, k.ow0, sum.l);
   if (COLS > 4) { store4_dinp(at + 4, k.ow0 + 4, sum.r); }
@@ -468,6 +573,7 @@ fn store_dinp(k: Block, c: i32, rows: Rows) {
 fn conv2d_forward_window(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let item = linear_invocation(wid, nwg, lid);
   if (item >= params.work_items) { return; }
+  if (SHARED_WEIGHTS) { init_tap_offsets(lid); }
   let k = block_of(item);
   let acc = accumulate_block(k, true);
   store_out(k, 0, acc[0]);
@@ -486,6 +592,7 @@ fn conv2d_forward_window(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
 fn conv2d_forward_window_pooled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let item = linear_invocation(wid, nwg, lid);
   if (item >= params.work_items) { return; }
+  if (SHARED_WEIGHTS) { init_tap_offsets(lid); }
   let k = block_of(item);
   let acc = accumulate_block(k, true);
   store_out_pooled(k, 0, acc[0]);
@@ -502,6 +609,7 @@ fn conv2d_forward_window_pooled(@builtin(workgroup_id) wid: vec3u, @builtin(num_
 fn conv2d_backward_input_window(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let item = linear_invocation(wid, nwg, lid);
   if (item >= params.work_items) { return; }
+  if (SHARED_WEIGHTS) { init_tap_offsets(lid); }
   let k = block_of(item);
   let acc = accumulate_block(k, false);
   store_dinp(k, 0, acc[0]);
@@ -519,60 +627,134 @@ fn conv2d_backward_input_window(@builtin(workgroup_id) wid: vec3u, @builtin(num_
 // One (output channel, input channel) pair's KH x KW accumulators, a KernelRow per kernel row.
 alias Taps = array<KernelRow, 5>;
 
-// a[kw] += sum_j d[j] * x[j + kw], x = (lo, hi): four dout positions' share of one kernel row.
-fn taps_dot(acc: KernelRow, d: vec4f, lo: vec4f, hi: vec4f) -> KernelRow {
-  var a = acc;
-  a.w.x += d.x * lo.x + d.y * lo.y + d.z * lo.z + d.w * lo.w;
-  if (KW > 1) { a.w.y += d.x * lo.y + d.y * lo.z + d.z * lo.w + d.w * hi.x; }
-  if (KW > 2) { a.w.z += d.x * lo.z + d.y * lo.w + d.z * hi.x + d.w * hi.y; }
-  if (KW > 3) { a.w.w += d.x * lo.w + d.y * hi.x + d.z * hi.y + d.w * hi.z; }
-  if (KW > 4) { a.w4 += d.x * hi.x + d.y * hi.y + d.z * hi.z + d.w * hi.w; }
+// o + the dot product of one dout row (COLS values) with a tile row shifted by kw.
+fn dot_kw0(o: f32, d: Pair, s: Span) -> f32 {
+  var v = o + d.l.x * s.a.x;
+  v += d.l.y * s.a.y;
+  v += d.l.z * s.a.z;
+  v += d.l.w * s.a.w;
+  if (COLS > 4) {
+    v += d.r.x * s.b.x;
+    v += d.r.y * s.b.y;
+    v += d.r.z * s.b.z;
+    v += d.r.w * s.b.w;
+  }
+  return v;
+}
+fn dot_kw1(o: f32, d: Pair, s: Span) -> f32 {
+  var v = o + d.l.x * s.a.y;
+  v += d.l.y * s.a.z;
+  v += d.l.z * s.a.w;
+  v += d.l.w * s.b.x;
+  if (COLS > 4) {
+    v += d.r.x * s.b.y;
+    v += d.r.y * s.b.z;
+    v += d.r.z * s.b.w;
+    v += d.r.w * s.c.x;
+  }
+  return v;
+}
+fn dot_kw2(o: f32, d: Pair, s: Span) -> f32 {
+  var v = o + d.l.x * s.a.z;
+  v += d.l.y * s.a.w;
+  v += d.l.z * s.b.x;
+  v += d.l.w * s.b.y;
+  if (COLS > 4) {
+    v += d.r.x * s.b.z;
+    v += d.r.y * s.b.w;
+    v += d.r.z * s.c.x;
+    v += d.r.w * s.c.y;
+  }
+  return v;
+}
+fn dot_kw3(o: f32, d: Pair, s: Span) -> f32 {
+  var v = o + d.l.x * s.a.w;
+  v += d.l.y * s.b.x;
+  v += d.l.z * s.b.y;
+  v += d.l.w * s.b.z;
+  if (COLS > 4) {
+    v += d.r.x * s.b.w;
+    v += d.r.y * s.c.x;
+    v += d.r.z * s.c.y;
+    v += d.r.w * s.c.z;
+  }
+  return v;
+}
+fn dot_kw4(o: f32, d: Pair, s: Span) -> f32 {
+  var v = o + d.l.x * s.b.x;
+  v += d.l.y * s.b.y;
+  v += d.l.z * s.b.z;
+  v += d.l.w * s.b.w;
+  if (COLS > 4) {
+    v += d.r.x * s.c.x;
+    v += d.r.y * s.c.y;
+    v += d.r.z * s.c.z;
+    v += d.r.w * s.c.w;
+  }
+  return v;
+}
+
+// Tap (kh, kw) over the whole tile: the chain over its ROWS dout rows against tile rows r + kh.
+fn tap_kw0(o: f32, d: Rows, x0: Span, x1: Span, x2: Span, x3: Span, x4: Span) -> f32 {
+  var v = dot_kw0(o, d[0], x0);
+  if (ROWS > 1) { v = dot_kw0(v, d[1], x1); }
+  if (ROWS > 2) { v = dot_kw0(v, d[2], x2); }
+  if (ROWS > 3) { v = dot_kw0(v, d[3], x3); }
+  if (ROWS > 4) { v = dot_kw0(v, d[4], x4); }
+  return v;
+}
+fn tap_kw1(o: f32, d: Rows, x0: Span, x1: Span, x2: Span, x3: Span, x4: Span) -> f32 {
+  var v = dot_kw1(o, d[0], x0);
+  if (ROWS > 1) { v = dot_kw1(v, d[1], x1); }
+  if (ROWS > 2) { v = dot_kw1(v, d[2], x2); }
+  if (ROWS > 3) { v = dot_kw1(v, d[3], x3); }
+  if (ROWS > 4) { v = dot_kw1(v, d[4], x4); }
+  return v;
+}
+fn tap_kw2(o: f32, d: Rows, x0: Span, x1: Span, x2: Span, x3: Span, x4: Span) -> f32 {
+  var v = dot_kw2(o, d[0], x0);
+  if (ROWS > 1) { v = dot_kw2(v, d[1], x1); }
+  if (ROWS > 2) { v = dot_kw2(v, d[2], x2); }
+  if (ROWS > 3) { v = dot_kw2(v, d[3], x3); }
+  if (ROWS > 4) { v = dot_kw2(v, d[4], x4); }
+  return v;
+}
+fn tap_kw3(o: f32, d: Rows, x0: Span, x1: Span, x2: Span, x3: Span, x4: Span) -> f32 {
+  var v = dot_kw3(o, d[0], x0);
+  if (ROWS > 1) { v = dot_kw3(v, d[1], x1); }
+  if (ROWS > 2) { v = dot_kw3(v, d[2], x2); }
+  if (ROWS > 3) { v = dot_kw3(v, d[3], x3); }
+  if (ROWS > 4) { v = dot_kw3(v, d[4], x4); }
+  return v;
+}
+fn tap_kw4(o: f32, d: Rows, x0: Span, x1: Span, x2: Span, x3: Span, x4: Span) -> f32 {
+  var v = dot_kw4(o, d[0], x0);
+  if (ROWS > 1) { v = dot_kw4(v, d[1], x1); }
+  if (ROWS > 2) { v = dot_kw4(v, d[2], x2); }
+  if (ROWS > 3) { v = dot_kw4(v, d[3], x3); }
+  if (ROWS > 4) { v = dot_kw4(v, d[4], x4); }
+  return v;
+}
+
+// One kernel row kh of the taps, from tile rows x0.. = x[kh]...
+fn tap_kernel_row(t: KernelRow, d: Rows, x0: Span, x1: Span, x2: Span, x3: Span, x4: Span) -> KernelRow {
+  var a = t;
+  a.w.x = tap_kw0(a.w.x, d, x0, x1, x2, x3, x4);
+  if (KW > 1) { a.w.y = tap_kw1(a.w.y, d, x0, x1, x2, x3, x4); }
+  if (KW > 2) { a.w.z = tap_kw2(a.w.z, d, x0, x1, x2, x3, x4); }
+  if (KW > 3) { a.w.w = tap_kw3(a.w.w, d, x0, x1, x2, x3, x4); }
+  if (KW > 4) { a.w4 = tap_kw4(a.w4, d, x0, x1, x2, x3, x4); }
   return a;
 }
 
-// One dout row's COLS positions against one tile row, for one kernel row.
-fn tap_row(acc: KernelRow, d: Pair, s: Span) -> KernelRow {
-  var a = taps_dot(acc, d.l, s.a, s.b);
-  if (COLS > 4) { a = taps_dot(a, d.r, s.b, s.c); }
-  return a;
-}
-
-// t[kh] += the tile's products for kernel row kh: dout rows d[r] against tile rows r + kh.
+// taps += the tile's products: dout rows d[r] against tile rows r + kh, for every tap.
 fn tap_channel(taps: Taps, d: Rows, x: Tile) -> Taps {
   var t = taps;
-  t[0] = tap_row(t[0], d[0], x[0]);
-  if (ROWS > 1) { t[0] = tap_row(t[0], d[1], x[1]); }
-  if (ROWS > 2) { t[0] = tap_row(t[0], d[2], x[2]); }
-  if (ROWS > 3) { t[0] = tap_row(t[0], d[3], x[3]); }
-  if (ROWS > 4) { t[0] = tap_row(t[0], d[4], x[4]); }
-  if (KH > 1) {
-    t[1] = tap_row(t[1], d[0], x[1]);
-    if (ROWS > 1) { t[1] = tap_row(t[1], d[1], x[2]); }
-    if (ROWS > 2) { t[1] = tap_row(t[1], d[2], x[3]); }
-    if (ROWS > 3) { t[1] = tap_row(t[1], d[3], x[4]); }
-    if (ROWS > 4) { t[1] = tap_row(t[1], d[4], x[5]); }
-  }
-  if (KH > 2) {
-    t[2] = tap_row(t[2], d[0], x[2]);
-    if (ROWS > 1) { t[2] = tap_row(t[2], d[1], x[3]); }
-    if (ROWS > 2) { t[2] = tap_row(t[2], d[2], x[4]); }
-    if (ROWS > 3) { t[2] = tap_row(t[2], d[3], x[5]); }
-    if (ROWS > 4) { t[2] = tap_row(t[2], d[4], x[6]); }
-  }
-  if (KH > 3) {
-    t[3] = tap_row(t[3], d[0], x[3]);
-    if (ROWS > 1) { t[3] = tap_row(t[3], d[1], x[4]); }
-    if (ROWS > 2) { t[3] = tap_row(t[3], d[2], x[5]); }
-    if (ROWS > 3) { t[3] = tap_row(t[3], d[3], x[6]); }
-    if (ROWS > 4) { t[3] = tap_row(t[3], d[4], x[7]); }
-  }
-  if (KH > 4) {
-    t[4] = tap_row(t[4], d[0], x[4]);
-    if (ROWS > 1) { t[4] = tap_row(t[4], d[1], x[5]); }
-    if (ROWS > 2) { t[4] = tap_row(t[4], d[2], x[6]); }
-    if (ROWS > 3) { t[4] = tap_row(t[4], d[3], x[7]); }
-    if (ROWS > 4) { t[4] = tap_row(t[4], d[4], x[8]); }
-  }
+  t[0] = tap_kernel_row(t[0], d, x[0], x[1], x[2], x[3], x[4]);
+  if (KH > 1) { t[1] = tap_kernel_row(t[1], d, x[1], x[2], x[3], x[4], x[5]); }
+  if (KH > 2) { t[2] = tap_kernel_row(t[2], d, x[2], x[3], x[4], x[5], x[6]); }
+  if (KH > 3) { t[3] = tap_kernel_row(t[3], d, x[3], x[4], x[5], x[6], x[7]); }
+  if (KH > 4) { t[4] = tap_kernel_row(t[4], d, x[4], x[5], x[6], x[7], x[8]); }
   return t;
 }
 
@@ -590,10 +772,9 @@ fn dout_rows(at: i32, oh0: i32, ok_l: vec4<bool>, ok_r: vec4<bool>) -> Rows {
 }
 
 fn dout_pair(at: i32, row_ok: bool, ok_l: vec4<bool>, ok_r: vec4<bool>) -> Pair {
-  var p = Pair(vec4f(0.0), vec4f(0.0));
-  if (!row_ok) { return p; }
-  p.l = dout4(at, ok_l);
-  if (COLS > 4) { p.r = dout4(at + 4, ok_r); }
+  let ok = vec4<bool>(row_ok);
+  var p = Pair(dout4(at, ok_l & ok), vec4f(0.0));
+  if (COLS > 4) { p.r = dout4(at + 4, ok_r & ok); }
   return p;
 }
 
@@ -745,10 +926,9 @@ fn pooled4(at: i32, p: i32, ok: vec4<bool>) -> vec4f {
 }
 
 fn pooled_pair(at: i32, p: i32, row_ok: bool, ok_l: vec4<bool>, ok_r: vec4<bool>) -> Pair {
-  var q = Pair(vec4f(0.0), vec4f(0.0));
-  if (!row_ok) { return q; }
-  q.l = pooled4(at, p, ok_l);
-  if (COLS > 4) { q.r = pooled4(at + 4, p + 2, ok_r); }
+  let ok = vec4<bool>(row_ok);
+  var q = Pair(pooled4(at, p, ok_l & ok), vec4f(0.0));
+  if (COLS > 4) { q.r = pooled4(at + 4, p + 2, ok_r & ok); }
   return q;
 }
 

@@ -31,6 +31,8 @@ export interface AdapterReport {
   };
   timestampQuery: boolean;
   shaderF16: boolean;
+  /** Subgroup sizes [min, max] where the device has the 'subgroups' feature. */
+  subgroupSizes?: [number, number];
   /**
    * How the JS thread waits for this device (gpu-wait.ts): Node on a CPU
    * adapter waits at low priority where it may; otherwise, why not.
@@ -49,6 +51,8 @@ export interface GpuOptions {
   onError?: (error: GPUError) => void;
   /** Called once if the device is lost, except after our own destroy(). */
   onLost?: (info: GPUDeviceLostInfo) => void;
+  /** Optional features to leave off even where the adapter has them (tests of the paths without them, comparisons). */
+  withoutFeatures?: GPUFeatureName[];
 }
 
 /** The engine's handle on a device. */
@@ -109,8 +113,8 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
   const requiredLimits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
   const requiredFeatures: GPUFeatureName[] = [];
-  for (const feature of ['timestamp-query', 'shader-f16'] as const) {
-    if (adapter.features.has(feature)) requiredFeatures.push(feature);
+  for (const feature of ['timestamp-query', 'shader-f16', 'subgroups'] as const) {
+    if (adapter.features.has(feature) && !options.withoutFeatures?.includes(feature)) requiredFeatures.push(feature);
   }
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'lenet-gpu' });
   const info = adapter.info;
@@ -133,6 +137,10 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
     timestampQuery: device.features.has('timestamp-query'),
     shaderF16: device.features.has('shader-f16'),
   };
+  if (device.features.has('subgroups')) {
+    const sizes = info as { subgroupMinSize?: number; subgroupMaxSize?: number };
+    report.subgroupSizes = [sizes.subgroupMinSize ?? 0, sizes.subgroupMaxSize ?? 0];
+  }
   if (runtime !== 'browser') report.waiting = await installNodeWaiter(device, report);
 
   let destroyedByUs = false;
@@ -179,7 +187,7 @@ export function formatAdapterReport(r: AdapterReport): string {
     `runtime: ${r.runtime}`,
     `max storage buffer binding: ${mib(r.limits.maxStorageBufferBindingSize)}, max buffer: ${mib(r.limits.maxBufferSize)}, storage buffers per stage: ${r.limits.maxStorageBuffersPerShaderStage}`,
     `workgroup storage: ${r.limits.maxComputeWorkgroupStorageSize} B, invocations per workgroup: ${r.limits.maxComputeInvocationsPerWorkgroup}, workgroups per dimension: ${r.limits.maxComputeWorkgroupsPerDimension}`,
-    `timestamp-query: ${r.timestampQuery ? 'yes' : 'no'}, shader-f16: ${r.shaderF16 ? 'yes' : 'no'}`,
+    `timestamp-query: ${r.timestampQuery ? 'yes' : 'no'}, shader-f16: ${r.shaderF16 ? 'yes' : 'no'}, subgroups: ${r.subgroupSizes ? `${r.subgroupSizes[0]}-${r.subgroupSizes[1]} lanes` : 'no'}`,
     ...(r.waiting ? [`waits: ${r.waiting}`] : []),
   ].join('\n');
 }

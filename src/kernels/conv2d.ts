@@ -31,11 +31,11 @@ import { pool2dGeometry, ShapeError, type Conv2dGeometry, type Pool2dGeometry } 
 import type { ActivationKind } from '../reference/activation.ts';
 import { ACTIVATION_CODES } from './activation.ts';
 import { disposeDispatch, grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, requireElements, requireBackwardBuffers } from './kernel.ts';
-import { withActivations } from './sources.ts';
+import { lanePreludes, sharesLanes, withActivations } from './sources.ts';
 import type { KernelVariant } from './variant.ts';
 
 const shader = withActivations('conv2d.wgsl', conv2dCode);
-const windowShader = withActivations('conv2d-window.wgsl', windowCode);
+const windowShaders = lanePreludes('conv2d-window.wgsl', windowCode);
 
 /** Invocations per workgroup of the blocked kernels and the reduction. */
 const WORKGROUP_SIZE = 64;
@@ -59,6 +59,8 @@ const SPLIT_K_MAX_SCRATCH_BYTES = 32 << 20;
 
 export interface Conv2dOptions {
   variant?: KernelVariant;
+  /** The window kernels' block for the forward or input-gradient product, instead of windowBlock's choice (tuning, benchmarks). */
+  windowBlock?: WindowBlock;
 }
 
 export interface Conv2dBackwardOptions extends Conv2dOptions {
@@ -229,6 +231,7 @@ export function windowWeightPlan(g: Conv2dGeometry): WindowWeightPlan {
 function windowUniforms(g: Conv2dGeometry, p: WindowProduct, b: WindowBlock, workItems: number, chunkRows = 1, chunks = 1): Record<string, number> {
   return {
     batch: g.batch,
+    lane_batch: laneBatch(g.batch),
     src_channels: p.srcChannels,
     src_height: p.srcHeight,
     src_width: p.srcWidth,
@@ -253,8 +256,14 @@ export function windowPlans(g: Conv2dGeometry): { forward: WindowBlock; inputGra
 }
 
 /** Invocations of a forward or input-gradient window product. */
+/** SHARED_WEIGHTS where the SIMD group can share its kernel loads (sources.ts sharesLanes). */
+const sharedWeights = (device: GPUDevice): Record<string, number> => (sharesLanes(device) ? { SHARED_WEIGHTS: 1 } : {});
+
+/** The batch rounded up to a multiple of 4: images in the invocation order, so each SIMD group shares its tile (conv2d-window.wgsl). */
+const laneBatch = (batch: number): number => Math.ceil(batch / 4) * 4;
+
 const windowItems = (g: Conv2dGeometry, p: WindowProduct, b: WindowBlock): number =>
-  g.batch * Math.ceil(p.dstHeight / b.rows) * Math.ceil(p.dstWidth / b.cols) * Math.ceil(p.dstChannels / b.channels);
+  laneBatch(g.batch) * Math.ceil(p.dstHeight / b.rows) * Math.ceil(p.dstWidth / b.cols) * Math.ceil(p.dstChannels / b.channels);
 
 const windowConstants = (g: Conv2dGeometry, b: WindowBlock, extra: Record<string, number> = {}): Record<string, number> => ({
   WORKGROUP_SIZE: WINDOW_WORKGROUP,
@@ -415,10 +424,10 @@ export async function conv2dForward(
   }
   if (usesWindowKernels(g, variant)) {
     const p = forwardProduct(g);
-    const b = windowBlock(g, p);
+    const b = opts?.windowBlock ?? windowBlock(g, p);
     const items = windowItems(g, p, b);
     const entry = io.pooled ? 'conv2d_forward_window_pooled' : 'conv2d_forward_window';
-    const kernel = await cache.get(windowShader, entry, windowConstants(g, b, { ACTIVATION: ACTIVATION_CODES[activation] }));
+    const kernel = await cache.get(windowShaders.for(cache.device), entry, windowConstants(g, b, { ACTIVATION: ACTIVATION_CODES[activation], ...sharedWeights(cache.device) }));
     // The window body reads its source through `dout` too (the input gradient's source): bound to inp, read only.
     return [
       makeDispatch(cache.device, kernel, {
@@ -453,7 +462,7 @@ async function weightGradDispatches(
     if ('through' in io) {
       const w = windowWeightPlan(g);
       const items = split.chunks * Math.ceil(g.outChannels / w.channels) * g.inChannels;
-      const kernel = await cache.get(windowShader, 'conv2d_backward_weight_window_pooled', windowConstants(g, w, { ACTIVATION: ACTIVATION_CODES[io.through.activation] }));
+      const kernel = await cache.get(windowShaders.for(cache.device), 'conv2d_backward_weight_window_pooled', windowConstants(g, w, { ACTIVATION: ACTIVATION_CODES[io.through.activation] }));
       first = makeDispatch(cache.device, kernel, {
         uniforms: windowUniforms(g, forwardProduct(g), w, items, w.chunkRows, w.chunks),
         buffers: { inp: io.inp, dpool: io.through.dpool, fwd_out: io.through.out, partials },
@@ -472,7 +481,7 @@ async function weightGradDispatches(
     } else if (usesWindowKernels(g, variant)) {
       const w = windowWeightPlan(g);
       const items = split.chunks * Math.ceil(g.outChannels / w.channels) * g.inChannels;
-      const kernel = await cache.get(windowShader, 'conv2d_backward_weight_window', windowConstants(g, w));
+      const kernel = await cache.get(windowShaders.for(cache.device), 'conv2d_backward_weight_window', windowConstants(g, w));
       first = makeDispatch(cache.device, kernel, {
         uniforms: windowUniforms(g, forwardProduct(g), w, items, w.chunkRows, w.chunks),
         buffers: { dout: io.dout, inp: io.inp, partials },
@@ -511,6 +520,7 @@ async function inputGradDispatch(
   io: { dinp: BufferResource; dout: BufferResource; weight: BufferResource; inp: BufferResource },
   variant: KernelVariant,
   below: ActivationKind,
+  block?: WindowBlock,
 ): Promise<Dispatch> {
   const fused = below === 'linear' ? '' : `, then ${below}'`;
   const label = `conv2d_backward_input[${variant}](${describeGeometry(g)}${fused})`;
@@ -523,9 +533,9 @@ async function inputGradDispatch(
   }
   if (usesWindowKernels(g, variant)) {
     const p = inputGradProduct(g);
-    const b = windowBlock(g, p);
+    const b = block ?? windowBlock(g, p);
     const items = windowItems(g, p, b);
-    const kernel = await cache.get(windowShader, 'conv2d_backward_input_window', windowConstants(g, b, { ACTIVATION, FLIP: 1 }));
+    const kernel = await cache.get(windowShaders.for(cache.device), 'conv2d_backward_input_window', windowConstants(g, b, { ACTIVATION, FLIP: 1, ...sharedWeights(cache.device) }));
     return makeDispatch(cache.device, kernel, {
       uniforms: windowUniforms(g, p, b, items),
       buffers,
@@ -602,7 +612,7 @@ export async function conv2dBackward(
   const dispatches = await weightGradDispatches(cache, g, { dweight: io.dweight, dbias: io.dbias, inp: io.inp, dout: io.dout }, variant);
   if (io.dinp) {
     try {
-      dispatches.push(await inputGradDispatch(cache, g, { dinp: io.dinp, dout: io.dout, weight: io.weight, inp: io.inp }, variant, opts?.belowActivation ?? 'linear'));
+      dispatches.push(await inputGradDispatch(cache, g, { dinp: io.dinp, dout: io.dout, weight: io.weight, inp: io.inp }, variant, opts?.belowActivation ?? 'linear', opts?.windowBlock));
     } catch (error) {
       dispatches.forEach(disposeDispatch);
       throw error;

@@ -39,6 +39,8 @@ export class KernelCache {
   private readonly modules = new Map<string, Promise<GPUShaderModule>>();
   /** Number of pipelines compiled: lets tests prove nothing is built per step. */
   compiled = 0;
+  /** Every pipeline compiled, with its wall time (on CPU adapters, seconds each): for reports. */
+  readonly compileLog: { label: string; constants: Record<string, number>; ms: number }[] = [];
 
   constructor(readonly device: GPUDevice) {}
 
@@ -77,6 +79,7 @@ export class KernelCache {
     const reflection = reflectEntry(shader.name, shader.code, entryPoint);
     const module = await this.module(shader);
     const label = `${shader.name}:${entryPoint}`;
+    const t0 = performance.now();
     this.device.pushErrorScope('validation');
     const layout = this.device.createBindGroupLayout({
       label,
@@ -90,6 +93,7 @@ export class KernelCache {
     const error = await this.device.popErrorScope();
     if (error) throw new KernelCompileError(`pipeline ${label} (constants ${JSON.stringify(constants)}) failed: ${error.message}`);
     this.compiled++;
+    this.compileLog.push({ label, constants, ms: performance.now() - t0 });
     return { label, shader, reflection, pipeline, layout };
   }
 }

@@ -7,6 +7,8 @@ import { activationBackward, activationForward, type ActivationKind } from '../.
 import { conv2dBackward as refBackward, conv2dForward as refForward } from '../../src/reference/conv2d.ts';
 import { avgPoolBackward, avgPoolForward } from '../../src/reference/pool.ts';
 import { createRng, randomUniform } from '../../src/util/random.ts';
+import { requestGpu, type Gpu } from '../../src/gpu/device.ts';
+import { sharesLanes } from '../../src/kernels/sources.ts';
 import { testGpu } from '../helpers/gpu.ts';
 import { expectParity, GpuScratch, printMeasured } from '../helpers/parity.ts';
 
@@ -91,17 +93,41 @@ function referenceBackward(g: Conv2dGeometry, t: Tensors): { dinp: Float32Array;
 const bitsEqual = (a: Float32Array, b: Float32Array): boolean =>
   a.length === b.length && new Uint32Array(a.buffer, a.byteOffset, a.length).every((v, i) => v === new Uint32Array(b.buffer, b.byteOffset, b.length)[i]);
 
+/**
+ * The window kernels of the 'blocked' variant share kernel loads between the
+ * lanes of a subgroup where the device allows (SHARED_WEIGHTS); this second
+ * device has no 'subgroups', so the same cases also cover the path without.
+ */
+let plainGpu: Promise<Gpu> | undefined;
+const NO_SUBGROUP_CASES = ['conv1 1->6 5x5 same 28x28 b64', 'conv2 6->16 5x5 valid 14x14 b64', 'v-conv1 1->6 2x2 valid 28x28 b64', 'conv1 1->6 5x5 same 28x28 b1', 'odd 5->7 3x3 same 7x9 b3', 'even 4x4 same 3->5 9x7 b2'];
+const gpuWithoutSubgroups = (): Promise<Gpu> => (plainGpu ??= requestGpu({ withoutFeatures: ['subgroups'], onError: (e) => { throw new Error(`uncaptured GPU error: ${e.message}`); } }));
+const RUNS: { label: string; variant: KernelVariant; gpu: () => Promise<Gpu>; cases: (c: Case) => boolean }[] = [
+  ...VARIANTS.map((variant) => ({ label: variant, variant, gpu: testGpu, cases: () => true })),
+  // Shapes the window kernels take: LeNet-5's, a 2x2 and a 4x4 kernel (the statement-chain path), odd sizes, batch 1.
+  { label: 'blocked, no subgroups', variant: 'blocked', gpu: gpuWithoutSubgroups, cases: (c) => NO_SUBGROUP_CASES.includes(c.name) },
+];
+
 describe('conv2d kernels match the CPU reference', () => {
   afterAll(() => printMeasured('conv2d parity'));
-  // One cache for the file: pipelines (one per entry point, activation and
+  // One cache per device: pipelines (one per entry point, activation and
   // channel block) compile once, as they would in a training run.
-  let cache: KernelCache | undefined;
+  const caches = new Map<GPUDevice, KernelCache>();
 
-  for (const variant of VARIANTS) {
-    CASES.forEach((c, index) => {
-      it(`${variant}: ${c.name}`, async () => {
-        const gpu = await testGpu();
-        cache ??= new KernelCache(gpu.device);
+  it('shares kernel loads between lanes on the test adapter, and not on the device without subgroups', async () => {
+    const gpu = await testGpu();
+    // SwiftShader (the CI adapter) reports 4-lane subgroups; a hardware GPU reports others and takes the plain path.
+    expect(sharesLanes(gpu.device)).toBe(gpu.report.subgroupSizes?.[0] === 4 && gpu.report.subgroupSizes?.[1] === 4);
+    expect(sharesLanes((await gpuWithoutSubgroups()).device)).toBe(false);
+  });
+
+  for (const run of RUNS) {
+    const variant = run.variant;
+    CASES.filter(run.cases).forEach((c) => {
+      const index = CASES.indexOf(c);
+      it(`${run.label}: ${c.name}`, async () => {
+        const gpu = await run.gpu();
+        const cache = caches.get(gpu.device) ?? new KernelCache(gpu.device);
+        caches.set(gpu.device, cache);
         const g = conv2dGeometry(c.params);
         const seed = 7100 + index;
         const t = randomTensors(g, seed);
