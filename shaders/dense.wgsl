@@ -25,15 +25,24 @@
 //
 // Two variants of each product (KernelVariant, src/kernels/variant.ts):
 //
-// - *_blocked: each invocation owns an 8x8 block of C in registers (16
-//   vec4f accumulators). It walks K loading 8 values of A and 8 of B per
-//   step, with the row and column indices clamped at the matrix edges so the
-//   inner loop has no branches; lanes past the edge compute garbage that is
-//   never stored. No workgroup memory, no barriers: what CPU adapters such as
-//   SwiftShader run fastest (there every load is a per-lane gather, so the
-//   block's 4 multiply-adds per load matter more than anything else). Blocks
-//   are numbered row-major over C, WORKGROUP_SIZE per workgroup, and the grid
-//   may be folded into 2D (linearised from workgroup_id and num_workgroups).
+// - *_blocked: each invocation owns an 8 x BLOCK_COLS (8 or 16) block of C.
+//   It walks K eight steps at a time: loads 8 x 8 values of A and 8 x
+//   BLOCK_COLS of B, then adds to each element of its block one chain of 8
+//   multiply-adds. No workgroup memory, no barriers: what CPU adapters such as
+//   SwiftShader run fastest. There every storage load is an emulated gather
+//   of four lanes costing as much as 20-30 multiply-adds, so the block is as
+//   large as the compiler handles quickly, and an accumulator updated by one
+//   chain per step stays in a register where one updated every line would be
+//   spilled. Row and column indices are clamped at the matrix edges and A's
+//   steps past K masked to zero, so no branch guards a load; lanes past the
+//   edge compute garbage that is never stored. Blocks are numbered with the
+//   row block fastest, in groups of 4 (row_blocks4, row blocks rounded up to
+//   a multiple of 4), so the four lanes of a SIMD group share their columns
+//   and so B's values: with SHARED_B (a device whose subgroups are
+//   SwiftShader's 4-lane groups, src/kernels/sources.ts) each lane loads a
+//   quarter of them and subgroupBroadcast (bcast0..3, from the prelude) hands
+//   them round. The grid may be folded into 2D (linearised from workgroup_id
+//   and num_workgroups).
 // - *_tiled: a TILE x TILE workgroup computes a (4 TILE) x (4 TILE) tile of
 //   C (64x64 at TILE = 16), each invocation a 4x4 register block of it. Each
 //   step over K stages a 64x16 slab of A and a 16x64 slab of B in workgroup
@@ -57,6 +66,9 @@ struct DenseParams {
   batch: u32,
   in_features: u32,
   out_features: u32,
+  // Blocked variant: row blocks of C rounded up to a multiple of 4, and column blocks.
+  row_blocks4: u32,
+  col_blocks: u32,
   // Weight gradient (split-K): batch rows summed per partial block, and the
   // number of partial blocks.
   batch_chunk: u32,
@@ -76,27 +88,39 @@ struct DenseParams {
 @group(0) @binding(10) var<storage, read_write> dbias: array<f32>; // (Out)
 
 // ---------------------------------------------------------------------------
-// Blocked variant: 8x8 register blocks, no workgroup memory.
+// Blocked variant: 8 x BLOCK_COLS blocks, K in steps of 8, no workgroup memory.
 //
-// An invocation owns an 8x8 block of C: 16 vec4f accumulators, row i in
-// acc[2i] (columns 0-3) and acc[2i+1] (columns 4-7). Each step over K loads
-// 8 values of A and 8 of B (16 loads, gathers on a CPU adapter) for 64
-// multiply-adds, all indices constant so the block stays in registers: no
-// loop indexes the accumulators (a dynamically indexed array would live in
-// memory). Row and column indices are clamped at the matrix edges, so the
-// steps have no branches; lanes past the edge compute garbage that is never
-// stored.
+// The block's C is CBlock: row i, columns 4q..4q+3 in c[4i + q] (q < 2, or
+// < 4 at 16 columns). A step's A is AChunk: row i, k 0-3 in a[2i], 4-7 in
+// a[2i + 1]; its B is BChunk: k t, columns 4q.. in b[4t + q]. All indices are
+// constants, so nothing is indexed dynamically (a dynamically indexed array
+// would live in memory, lane by lane).
 
-const BLOCK: u32 = 8u;
+override BLOCK_COLS: u32 = 16u;
+override SHARED_B: bool = false;
 
-alias Acc = array<vec4f, 16>;
+const BLOCK_ROWS: u32 = 8u;
+const K_STEP: u32 = 8u;
 
-// The 8x8 block of C (rows x columns `cols`) this invocation owns: first row and column.
-fn block_origin(wid: vec3u, nwg: vec3u, lid: u32, cols: u32) -> vec2u {
+alias AChunk = array<vec4f, 16>;
+alias BChunk = array<vec4f, 32>;
+alias CBlock = array<vec4f, 32>;
+
+// The block this invocation owns: first row m0 and column n0 of C (rows x cols).
+struct BlockPlace {
+  m0: u32,
+  n0: u32,
+}
+
+fn block_place(wid: vec3u, nwg: vec3u, lid: u32) -> BlockPlace {
   let index = (wid.x + wid.y * nwg.x) * WORKGROUP_SIZE + lid;
-  let blocks_per_row = (cols + BLOCK - 1u) / BLOCK;
-  let row_block = index / blocks_per_row;
-  return vec2u(row_block * BLOCK, (index - row_block * blocks_per_row) * BLOCK);
+  let col_block = index / params.row_blocks4;
+  return BlockPlace((index - col_block * params.row_blocks4) * BLOCK_ROWS, col_block * BLOCK_COLS);
+}
+
+// Invocations past the last column block (whole SIMD groups) leave; the rest stay for the broadcasts.
+fn block_in_grid(wid: vec3u, nwg: vec3u, lid: u32) -> bool {
+  return (wid.x + wid.y * nwg.x) * WORKGROUP_SIZE + lid < params.row_blocks4 * params.col_blocks;
 }
 
 // Indices first..first+7, clamped to last: (lo, hi).
@@ -105,78 +129,270 @@ fn clamped8(first: u32, last: u32) -> array<vec4u, 2> {
   return array<vec4u, 2>(min(vec4u(first) + vec4u(0u, 1u, 2u, 3u), l), min(vec4u(first) + vec4u(4u, 5u, 6u, 7u), l));
 }
 
-// acc (8x8) += a (a column of 8: a_lo, a_hi) x b (a row of 8: b_lo, b_hi).
-fn outer8(acc: Acc, a_lo: vec4f, a_hi: vec4f, b_lo: vec4f, b_hi: vec4f) -> Acc {
-  var c = acc;
-  c[0] += a_lo.x * b_lo; c[1] += a_lo.x * b_hi;
-  c[2] += a_lo.y * b_lo; c[3] += a_lo.y * b_hi;
-  c[4] += a_lo.z * b_lo; c[5] += a_lo.z * b_hi;
-  c[6] += a_lo.w * b_lo; c[7] += a_lo.w * b_hi;
-  c[8] += a_hi.x * b_lo; c[9] += a_hi.x * b_hi;
-  c[10] += a_hi.y * b_lo; c[11] += a_hi.y * b_hi;
-  c[12] += a_hi.z * b_lo; c[13] += a_hi.z * b_hi;
-  c[14] += a_hi.w * b_lo; c[15] += a_hi.w * b_hi;
-  return c;
-}
-
-fn inp_at(i: vec4u) -> vec4f {
-  return vec4f(inp[i.x], inp[i.y], inp[i.z], inp[i.w]);
-}
-
-fn weight_at(i: vec4u) -> vec4f {
-  return vec4f(weight[i.x], weight[i.y], weight[i.z], weight[i.w]);
-}
-
-fn dout_at(i: vec4u) -> vec4f {
-  return vec4f(dout[i.x], dout[i.y], dout[i.z], dout[i.w]);
-}
-
-// out[m, n0..n0+7] = act(lo, hi), inside the matrix.
-fn store_out_row(m: u32, n0: u32, lo: vec4f, hi: vec4f) {
-  if (m >= params.batch) { return; }
-  let at = m * params.out_features + n0;
-  for (var j = 0u; j < 4u; j++) {
-    if (n0 + j < params.out_features) { out[at + j] = activate(lo[j], ACTIVATION); }
-    if (n0 + 4u + j < params.out_features) { out[at + 4u + j] = activate(hi[j], ACTIVATION); }
+// c += a (8 x 8) b (8 x BLOCK_COLS): each element one chain of 8 multiply-adds.
+fn mac_step(c: CBlock, a: AChunk, b: BChunk) -> CBlock {
+  var r = c;
+  r[0] += vec4f(a[0].x * b[0].x + a[0].y * b[4].x + a[0].z * b[8].x + a[0].w * b[12].x + a[1].x * b[16].x + a[1].y * b[20].x + a[1].z * b[24].x + a[1].w * b[28].x, a[0].x * b[0].y + a[0].y * b[4].y + a[0].z * b[8].y + a[0].w * b[12].y + a[1].x * b[16].y + a[1].y * b[20].y + a[1].z * b[24].y + a[1].w * b[28].y, a[0].x * b[0].z + a[0].y * b[4].z + a[0].z * b[8].z + a[0].w * b[12].z + a[1].x * b[16].z + a[1].y * b[20].z + a[1].z * b[24].z + a[1].w * b[28].z, a[0].x * b[0].w + a[0].y * b[4].w + a[0].z * b[8].w + a[0].w * b[12].w + a[1].x * b[16].w + a[1].y * b[20].w + a[1].z * b[24].w + a[1].w * b[28].w);
+  r[1] += vec4f(a[0].x * b[1].x + a[0].y * b[5].x + a[0].z * b[9].x + a[0].w * b[13].x + a[1].x * b[17].x + a[1].y * b[21].x + a[1].z * b[25].x + a[1].w * b[29].x, a[0].x * b[1].y + a[0].y * b[5].y + a[0].z * b[9].y + a[0].w * b[13].y + a[1].x * b[17].y + a[1].y * b[21].y + a[1].z * b[25].y + a[1].w * b[29].y, a[0].x * b[1].z + a[0].y * b[5].z + a[0].z * b[9].z + a[0].w * b[13].z + a[1].x * b[17].z + a[1].y * b[21].z + a[1].z * b[25].z + a[1].w * b[29].z, a[0].x * b[1].w + a[0].y * b[5].w + a[0].z * b[9].w + a[0].w * b[13].w + a[1].x * b[17].w + a[1].y * b[21].w + a[1].z * b[25].w + a[1].w * b[29].w);
+  if (BLOCK_COLS > 8u) {
+    r[2] += vec4f(a[0].x * b[2].x + a[0].y * b[6].x + a[0].z * b[10].x + a[0].w * b[14].x + a[1].x * b[18].x + a[1].y * b[22].x + a[1].z * b[26].x + a[1].w * b[30].x, a[0].x * b[2].y + a[0].y * b[6].y + a[0].z * b[10].y + a[0].w * b[14].y + a[1].x * b[18].y + a[1].y * b[22].y + a[1].z * b[26].y + a[1].w * b[30].y, a[0].x * b[2].z + a[0].y * b[6].z + a[0].z * b[10].z + a[0].w * b[14].z + a[1].x * b[18].z + a[1].y * b[22].z + a[1].z * b[26].z + a[1].w * b[30].z, a[0].x * b[2].w + a[0].y * b[6].w + a[0].z * b[10].w + a[0].w * b[14].w + a[1].x * b[18].w + a[1].y * b[22].w + a[1].z * b[26].w + a[1].w * b[30].w);
+    r[3] += vec4f(a[0].x * b[3].x + a[0].y * b[7].x + a[0].z * b[11].x + a[0].w * b[15].x + a[1].x * b[19].x + a[1].y * b[23].x + a[1].z * b[27].x + a[1].w * b[31].x, a[0].x * b[3].y + a[0].y * b[7].y + a[0].z * b[11].y + a[0].w * b[15].y + a[1].x * b[19].y + a[1].y * b[23].y + a[1].z * b[27].y + a[1].w * b[31].y, a[0].x * b[3].z + a[0].y * b[7].z + a[0].z * b[11].z + a[0].w * b[15].z + a[1].x * b[19].z + a[1].y * b[23].z + a[1].z * b[27].z + a[1].w * b[31].z, a[0].x * b[3].w + a[0].y * b[7].w + a[0].z * b[11].w + a[0].w * b[15].w + a[1].x * b[19].w + a[1].y * b[23].w + a[1].z * b[27].w + a[1].w * b[31].w);
   }
+  r[4] += vec4f(a[2].x * b[0].x + a[2].y * b[4].x + a[2].z * b[8].x + a[2].w * b[12].x + a[3].x * b[16].x + a[3].y * b[20].x + a[3].z * b[24].x + a[3].w * b[28].x, a[2].x * b[0].y + a[2].y * b[4].y + a[2].z * b[8].y + a[2].w * b[12].y + a[3].x * b[16].y + a[3].y * b[20].y + a[3].z * b[24].y + a[3].w * b[28].y, a[2].x * b[0].z + a[2].y * b[4].z + a[2].z * b[8].z + a[2].w * b[12].z + a[3].x * b[16].z + a[3].y * b[20].z + a[3].z * b[24].z + a[3].w * b[28].z, a[2].x * b[0].w + a[2].y * b[4].w + a[2].z * b[8].w + a[2].w * b[12].w + a[3].x * b[16].w + a[3].y * b[20].w + a[3].z * b[24].w + a[3].w * b[28].w);
+  r[5] += vec4f(a[2].x * b[1].x + a[2].y * b[5].x + a[2].z * b[9].x + a[2].w * b[13].x + a[3].x * b[17].x + a[3].y * b[21].x + a[3].z * b[25].x + a[3].w * b[29].x, a[2].x * b[1].y + a[2].y * b[5].y + a[2].z * b[9].y + a[2].w * b[13].y + a[3].x * b[17].y + a[3].y * b[21].y + a[3].z * b[25].y + a[3].w * b[29].y, a[2].x * b[1].z + a[2].y * b[5].z + a[2].z * b[9].z + a[2].w * b[13].z + a[3].x * b[17].z + a[3].y * b[21].z + a[3].z * b[25].z + a[3].w * b[29].z, a[2].x * b[1].w + a[2].y * b[5].w + a[2].z * b[9].w + a[2].w * b[13].w + a[3].x * b[17].w + a[3].y * b[21].w + a[3].z * b[25].w + a[3].w * b[29].w);
+  if (BLOCK_COLS > 8u) {
+    r[6] += vec4f(a[2].x * b[2].x + a[2].y * b[6].x + a[2].z * b[10].x + a[2].w * b[14].x + a[3].x * b[18].x + a[3].y * b[22].x + a[3].z * b[26].x + a[3].w * b[30].x, a[2].x * b[2].y + a[2].y * b[6].y + a[2].z * b[10].y + a[2].w * b[14].y + a[3].x * b[18].y + a[3].y * b[22].y + a[3].z * b[26].y + a[3].w * b[30].y, a[2].x * b[2].z + a[2].y * b[6].z + a[2].z * b[10].z + a[2].w * b[14].z + a[3].x * b[18].z + a[3].y * b[22].z + a[3].z * b[26].z + a[3].w * b[30].z, a[2].x * b[2].w + a[2].y * b[6].w + a[2].z * b[10].w + a[2].w * b[14].w + a[3].x * b[18].w + a[3].y * b[22].w + a[3].z * b[26].w + a[3].w * b[30].w);
+    r[7] += vec4f(a[2].x * b[3].x + a[2].y * b[7].x + a[2].z * b[11].x + a[2].w * b[15].x + a[3].x * b[19].x + a[3].y * b[23].x + a[3].z * b[27].x + a[3].w * b[31].x, a[2].x * b[3].y + a[2].y * b[7].y + a[2].z * b[11].y + a[2].w * b[15].y + a[3].x * b[19].y + a[3].y * b[23].y + a[3].z * b[27].y + a[3].w * b[31].y, a[2].x * b[3].z + a[2].y * b[7].z + a[2].z * b[11].z + a[2].w * b[15].z + a[3].x * b[19].z + a[3].y * b[23].z + a[3].z * b[27].z + a[3].w * b[31].z, a[2].x * b[3].w + a[2].y * b[7].w + a[2].z * b[11].w + a[2].w * b[15].w + a[3].x * b[19].w + a[3].y * b[23].w + a[3].z * b[27].w + a[3].w * b[31].w);
+  }
+  r[8] += vec4f(a[4].x * b[0].x + a[4].y * b[4].x + a[4].z * b[8].x + a[4].w * b[12].x + a[5].x * b[16].x + a[5].y * b[20].x + a[5].z * b[24].x + a[5].w * b[28].x, a[4].x * b[0].y + a[4].y * b[4].y + a[4].z * b[8].y + a[4].w * b[12].y + a[5].x * b[16].y + a[5].y * b[20].y + a[5].z * b[24].y + a[5].w * b[28].y, a[4].x * b[0].z + a[4].y * b[4].z + a[4].z * b[8].z + a[4].w * b[12].z + a[5].x * b[16].z + a[5].y * b[20].z + a[5].z * b[24].z + a[5].w * b[28].z, a[4].x * b[0].w + a[4].y * b[4].w + a[4].z * b[8].w + a[4].w * b[12].w + a[5].x * b[16].w + a[5].y * b[20].w + a[5].z * b[24].w + a[5].w * b[28].w);
+  r[9] += vec4f(a[4].x * b[1].x + a[4].y * b[5].x + a[4].z * b[9].x + a[4].w * b[13].x + a[5].x * b[17].x + a[5].y * b[21].x + a[5].z * b[25].x + a[5].w * b[29].x, a[4].x * b[1].y + a[4].y * b[5].y + a[4].z * b[9].y + a[4].w * b[13].y + a[5].x * b[17].y + a[5].y * b[21].y + a[5].z * b[25].y + a[5].w * b[29].y, a[4].x * b[1].z + a[4].y * b[5].z + a[4].z * b[9].z + a[4].w * b[13].z + a[5].x * b[17].z + a[5].y * b[21].z + a[5].z * b[25].z + a[5].w * b[29].z, a[4].x * b[1].w + a[4].y * b[5].w + a[4].z * b[9].w + a[4].w * b[13].w + a[5].x * b[17].w + a[5].y * b[21].w + a[5].z * b[25].w + a[5].w * b[29].w);
+  if (BLOCK_COLS > 8u) {
+    r[10] += vec4f(a[4].x * b[2].x + a[4].y * b[6].x + a[4].z * b[10].x + a[4].w * b[14].x + a[5].x * b[18].x + a[5].y * b[22].x + a[5].z * b[26].x + a[5].w * b[30].x, a[4].x * b[2].y + a[4].y * b[6].y + a[4].z * b[10].y + a[4].w * b[14].y + a[5].x * b[18].y + a[5].y * b[22].y + a[5].z * b[26].y + a[5].w * b[30].y, a[4].x * b[2].z + a[4].y * b[6].z + a[4].z * b[10].z + a[4].w * b[14].z + a[5].x * b[18].z + a[5].y * b[22].z + a[5].z * b[26].z + a[5].w * b[30].z, a[4].x * b[2].w + a[4].y * b[6].w + a[4].z * b[10].w + a[4].w * b[14].w + a[5].x * b[18].w + a[5].y * b[22].w + a[5].z * b[26].w + a[5].w * b[30].w);
+    r[11] += vec4f(a[4].x * b[3].x + a[4].y * b[7].x + a[4].z * b[11].x + a[4].w * b[15].x + a[5].x * b[19].x + a[5].y * b[23].x + a[5].z * b[27].x + a[5].w * b[31].x, a[4].x * b[3].y + a[4].y * b[7].y + a[4].z * b[11].y + a[4].w * b[15].y + a[5].x * b[19].y + a[5].y * b[23].y + a[5].z * b[27].y + a[5].w * b[31].y, a[4].x * b[3].z + a[4].y * b[7].z + a[4].z * b[11].z + a[4].w * b[15].z + a[5].x * b[19].z + a[5].y * b[23].z + a[5].z * b[27].z + a[5].w * b[31].z, a[4].x * b[3].w + a[4].y * b[7].w + a[4].z * b[11].w + a[4].w * b[15].w + a[5].x * b[19].w + a[5].y * b[23].w + a[5].z * b[27].w + a[5].w * b[31].w);
+  }
+  r[12] += vec4f(a[6].x * b[0].x + a[6].y * b[4].x + a[6].z * b[8].x + a[6].w * b[12].x + a[7].x * b[16].x + a[7].y * b[20].x + a[7].z * b[24].x + a[7].w * b[28].x, a[6].x * b[0].y + a[6].y * b[4].y + a[6].z * b[8].y + a[6].w * b[12].y + a[7].x * b[16].y + a[7].y * b[20].y + a[7].z * b[24].y + a[7].w * b[28].y, a[6].x * b[0].z + a[6].y * b[4].z + a[6].z * b[8].z + a[6].w * b[12].z + a[7].x * b[16].z + a[7].y * b[20].z + a[7].z * b[24].z + a[7].w * b[28].z, a[6].x * b[0].w + a[6].y * b[4].w + a[6].z * b[8].w + a[6].w * b[12].w + a[7].x * b[16].w + a[7].y * b[20].w + a[7].z * b[24].w + a[7].w * b[28].w);
+  r[13] += vec4f(a[6].x * b[1].x + a[6].y * b[5].x + a[6].z * b[9].x + a[6].w * b[13].x + a[7].x * b[17].x + a[7].y * b[21].x + a[7].z * b[25].x + a[7].w * b[29].x, a[6].x * b[1].y + a[6].y * b[5].y + a[6].z * b[9].y + a[6].w * b[13].y + a[7].x * b[17].y + a[7].y * b[21].y + a[7].z * b[25].y + a[7].w * b[29].y, a[6].x * b[1].z + a[6].y * b[5].z + a[6].z * b[9].z + a[6].w * b[13].z + a[7].x * b[17].z + a[7].y * b[21].z + a[7].z * b[25].z + a[7].w * b[29].z, a[6].x * b[1].w + a[6].y * b[5].w + a[6].z * b[9].w + a[6].w * b[13].w + a[7].x * b[17].w + a[7].y * b[21].w + a[7].z * b[25].w + a[7].w * b[29].w);
+  if (BLOCK_COLS > 8u) {
+    r[14] += vec4f(a[6].x * b[2].x + a[6].y * b[6].x + a[6].z * b[10].x + a[6].w * b[14].x + a[7].x * b[18].x + a[7].y * b[22].x + a[7].z * b[26].x + a[7].w * b[30].x, a[6].x * b[2].y + a[6].y * b[6].y + a[6].z * b[10].y + a[6].w * b[14].y + a[7].x * b[18].y + a[7].y * b[22].y + a[7].z * b[26].y + a[7].w * b[30].y, a[6].x * b[2].z + a[6].y * b[6].z + a[6].z * b[10].z + a[6].w * b[14].z + a[7].x * b[18].z + a[7].y * b[22].z + a[7].z * b[26].z + a[7].w * b[30].z, a[6].x * b[2].w + a[6].y * b[6].w + a[6].z * b[10].w + a[6].w * b[14].w + a[7].x * b[18].w + a[7].y * b[22].w + a[7].z * b[26].w + a[7].w * b[30].w);
+    r[15] += vec4f(a[6].x * b[3].x + a[6].y * b[7].x + a[6].z * b[11].x + a[6].w * b[15].x + a[7].x * b[19].x + a[7].y * b[23].x + a[7].z * b[27].x + a[7].w * b[31].x, a[6].x * b[3].y + a[6].y * b[7].y + a[6].z * b[11].y + a[6].w * b[15].y + a[7].x * b[19].y + a[7].y * b[23].y + a[7].z * b[27].y + a[7].w * b[31].y, a[6].x * b[3].z + a[6].y * b[7].z + a[6].z * b[11].z + a[6].w * b[15].z + a[7].x * b[19].z + a[7].y * b[23].z + a[7].z * b[27].z + a[7].w * b[31].z, a[6].x * b[3].w + a[6].y * b[7].w + a[6].z * b[11].w + a[6].w * b[15].w + a[7].x * b[19].w + a[7].y * b[23].w + a[7].z * b[27].w + a[7].w * b[31].w);
+  }
+  r[16] += vec4f(a[8].x * b[0].x + a[8].y * b[4].x + a[8].z * b[8].x + a[8].w * b[12].x + a[9].x * b[16].x + a[9].y * b[20].x + a[9].z * b[24].x + a[9].w * b[28].x, a[8].x * b[0].y + a[8].y * b[4].y + a[8].z * b[8].y + a[8].w * b[12].y + a[9].x * b[16].y + a[9].y * b[20].y + a[9].z * b[24].y + a[9].w * b[28].y, a[8].x * b[0].z + a[8].y * b[4].z + a[8].z * b[8].z + a[8].w * b[12].z + a[9].x * b[16].z + a[9].y * b[20].z + a[9].z * b[24].z + a[9].w * b[28].z, a[8].x * b[0].w + a[8].y * b[4].w + a[8].z * b[8].w + a[8].w * b[12].w + a[9].x * b[16].w + a[9].y * b[20].w + a[9].z * b[24].w + a[9].w * b[28].w);
+  r[17] += vec4f(a[8].x * b[1].x + a[8].y * b[5].x + a[8].z * b[9].x + a[8].w * b[13].x + a[9].x * b[17].x + a[9].y * b[21].x + a[9].z * b[25].x + a[9].w * b[29].x, a[8].x * b[1].y + a[8].y * b[5].y + a[8].z * b[9].y + a[8].w * b[13].y + a[9].x * b[17].y + a[9].y * b[21].y + a[9].z * b[25].y + a[9].w * b[29].y, a[8].x * b[1].z + a[8].y * b[5].z + a[8].z * b[9].z + a[8].w * b[13].z + a[9].x * b[17].z + a[9].y * b[21].z + a[9].z * b[25].z + a[9].w * b[29].z, a[8].x * b[1].w + a[8].y * b[5].w + a[8].z * b[9].w + a[8].w * b[13].w + a[9].x * b[17].w + a[9].y * b[21].w + a[9].z * b[25].w + a[9].w * b[29].w);
+  if (BLOCK_COLS > 8u) {
+    r[18] += vec4f(a[8].x * b[2].x + a[8].y * b[6].x + a[8].z * b[10].x + a[8].w * b[14].x + a[9].x * b[18].x + a[9].y * b[22].x + a[9].z * b[26].x + a[9].w * b[30].x, a[8].x * b[2].y + a[8].y * b[6].y + a[8].z * b[10].y + a[8].w * b[14].y + a[9].x * b[18].y + a[9].y * b[22].y + a[9].z * b[26].y + a[9].w * b[30].y, a[8].x * b[2].z + a[8].y * b[6].z + a[8].z * b[10].z + a[8].w * b[14].z + a[9].x * b[18].z + a[9].y * b[22].z + a[9].z * b[26].z + a[9].w * b[30].z, a[8].x * b[2].w + a[8].y * b[6].w + a[8].z * b[10].w + a[8].w * b[14].w + a[9].x * b[18].w + a[9].y * b[22].w + a[9].z * b[26].w + a[9].w * b[30].w);
+    r[19] += vec4f(a[8].x * b[3].x + a[8].y * b[7].x + a[8].z * b[11].x + a[8].w * b[15].x + a[9].x * b[19].x + a[9].y * b[23].x + a[9].z * b[27].x + a[9].w * b[31].x, a[8].x * b[3].y + a[8].y * b[7].y + a[8].z * b[11].y + a[8].w * b[15].y + a[9].x * b[19].y + a[9].y * b[23].y + a[9].z * b[27].y + a[9].w * b[31].y, a[8].x * b[3].z + a[8].y * b[7].z + a[8].z * b[11].z + a[8].w * b[15].z + a[9].x * b[19].z + a[9].y * b[23].z + a[9].z * b[27].z + a[9].w * b[31].z, a[8].x * b[3].w + a[8].y * b[7].w + a[8].z * b[11].w + a[8].w * b[15].w + a[9].x * b[19].w + a[9].y * b[23].w + a[9].z * b[27].w + a[9].w * b[31].w);
+  }
+  r[20] += vec4f(a[10].x * b[0].x + a[10].y * b[4].x + a[10].z * b[8].x + a[10].w * b[12].x + a[11].x * b[16].x + a[11].y * b[20].x + a[11].z * b[24].x + a[11].w * b[28].x, a[10].x * b[0].y + a[10].y * b[4].y + a[10].z * b[8].y + a[10].w * b[12].y + a[11].x * b[16].y + a[11].y * b[20].y + a[11].z * b[24].y + a[11].w * b[28].y, a[10].x * b[0].z + a[10].y * b[4].z + a[10].z * b[8].z + a[10].w * b[12].z + a[11].x * b[16].z + a[11].y * b[20].z + a[11].z * b[24].z + a[11].w * b[28].z, a[10].x * b[0].w + a[10].y * b[4].w + a[10].z * b[8].w + a[10].w * b[12].w + a[11].x * b[16].w + a[11].y * b[20].w + a[11].z * b[24].w + a[11].w * b[28].w);
+  r[21] += vec4f(a[10].x * b[1].x + a[10].y * b[5].x + a[10].z * b[9].x + a[10].w * b[13].x + a[11].x * b[17].x + a[11].y * b[21].x + a[11].z * b[25].x + a[11].w * b[29].x, a[10].x * b[1].y + a[10].y * b[5].y + a[10].z * b[9].y + a[10].w * b[13].y + a[11].x * b[17].y + a[11].y * b[21].y + a[11].z * b[25].y + a[11].w * b[29].y, a[10].x * b[1].z + a[10].y * b[5].z + a[10].z * b[9].z + a[10].w * b[13].z + a[11].x * b[17].z + a[11].y * b[21].z + a[11].z * b[25].z + a[11].w * b[29].z, a[10].x * b[1].w + a[10].y * b[5].w + a[10].z * b[9].w + a[10].w * b[13].w + a[11].x * b[17].w + a[11].y * b[21].w + a[11].z * b[25].w + a[11].w * b[29].w);
+  if (BLOCK_COLS > 8u) {
+    r[22] += vec4f(a[10].x * b[2].x + a[10].y * b[6].x + a[10].z * b[10].x + a[10].w * b[14].x + a[11].x * b[18].x + a[11].y * b[22].x + a[11].z * b[26].x + a[11].w * b[30].x, a[10].x * b[2].y + a[10].y * b[6].y + a[10].z * b[10].y + a[10].w * b[14].y + a[11].x * b[18].y + a[11].y * b[22].y + a[11].z * b[26].y + a[11].w * b[30].y, a[10].x * b[2].z + a[10].y * b[6].z + a[10].z * b[10].z + a[10].w * b[14].z + a[11].x * b[18].z + a[11].y * b[22].z + a[11].z * b[26].z + a[11].w * b[30].z, a[10].x * b[2].w + a[10].y * b[6].w + a[10].z * b[10].w + a[10].w * b[14].w + a[11].x * b[18].w + a[11].y * b[22].w + a[11].z * b[26].w + a[11].w * b[30].w);
+    r[23] += vec4f(a[10].x * b[3].x + a[10].y * b[7].x + a[10].z * b[11].x + a[10].w * b[15].x + a[11].x * b[19].x + a[11].y * b[23].x + a[11].z * b[27].x + a[11].w * b[31].x, a[10].x * b[3].y + a[10].y * b[7].y + a[10].z * b[11].y + a[10].w * b[15].y + a[11].x * b[19].y + a[11].y * b[23].y + a[11].z * b[27].y + a[11].w * b[31].y, a[10].x * b[3].z + a[10].y * b[7].z + a[10].z * b[11].z + a[10].w * b[15].z + a[11].x * b[19].z + a[11].y * b[23].z + a[11].z * b[27].z + a[11].w * b[31].z, a[10].x * b[3].w + a[10].y * b[7].w + a[10].z * b[11].w + a[10].w * b[15].w + a[11].x * b[19].w + a[11].y * b[23].w + a[11].z * b[27].w + a[11].w * b[31].w);
+  }
+  r[24] += vec4f(a[12].x * b[0].x + a[12].y * b[4].x + a[12].z * b[8].x + a[12].w * b[12].x + a[13].x * b[16].x + a[13].y * b[20].x + a[13].z * b[24].x + a[13].w * b[28].x, a[12].x * b[0].y + a[12].y * b[4].y + a[12].z * b[8].y + a[12].w * b[12].y + a[13].x * b[16].y + a[13].y * b[20].y + a[13].z * b[24].y + a[13].w * b[28].y, a[12].x * b[0].z + a[12].y * b[4].z + a[12].z * b[8].z + a[12].w * b[12].z + a[13].x * b[16].z + a[13].y * b[20].z + a[13].z * b[24].z + a[13].w * b[28].z, a[12].x * b[0].w + a[12].y * b[4].w + a[12].z * b[8].w + a[12].w * b[12].w + a[13].x * b[16].w + a[13].y * b[20].w + a[13].z * b[24].w + a[13].w * b[28].w);
+  r[25] += vec4f(a[12].x * b[1].x + a[12].y * b[5].x + a[12].z * b[9].x + a[12].w * b[13].x + a[13].x * b[17].x + a[13].y * b[21].x + a[13].z * b[25].x + a[13].w * b[29].x, a[12].x * b[1].y + a[12].y * b[5].y + a[12].z * b[9].y + a[12].w * b[13].y + a[13].x * b[17].y + a[13].y * b[21].y + a[13].z * b[25].y + a[13].w * b[29].y, a[12].x * b[1].z + a[12].y * b[5].z + a[12].z * b[9].z + a[12].w * b[13].z + a[13].x * b[17].z + a[13].y * b[21].z + a[13].z * b[25].z + a[13].w * b[29].z, a[12].x * b[1].w + a[12].y * b[5].w + a[12].z * b[9].w + a[12].w * b[13].w + a[13].x * b[17].w + a[13].y * b[21].w + a[13].z * b[25].w + a[13].w * b[29].w);
+  if (BLOCK_COLS > 8u) {
+    r[26] += vec4f(a[12].x * b[2].x + a[12].y * b[6].x + a[12].z * b[10].x + a[12].w * b[14].x + a[13].x * b[18].x + a[13].y * b[22].x + a[13].z * b[26].x + a[13].w * b[30].x, a[12].x * b[2].y + a[12].y * b[6].y + a[12].z * b[10].y + a[12].w * b[14].y + a[13].x * b[18].y + a[13].y * b[22].y + a[13].z * b[26].y + a[13].w * b[30].y, a[12].x * b[2].z + a[12].y * b[6].z + a[12].z * b[10].z + a[12].w * b[14].z + a[13].x * b[18].z + a[13].y * b[22].z + a[13].z * b[26].z + a[13].w * b[30].z, a[12].x * b[2].w + a[12].y * b[6].w + a[12].z * b[10].w + a[12].w * b[14].w + a[13].x * b[18].w + a[13].y * b[22].w + a[13].z * b[26].w + a[13].w * b[30].w);
+    r[27] += vec4f(a[12].x * b[3].x + a[12].y * b[7].x + a[12].z * b[11].x + a[12].w * b[15].x + a[13].x * b[19].x + a[13].y * b[23].x + a[13].z * b[27].x + a[13].w * b[31].x, a[12].x * b[3].y + a[12].y * b[7].y + a[12].z * b[11].y + a[12].w * b[15].y + a[13].x * b[19].y + a[13].y * b[23].y + a[13].z * b[27].y + a[13].w * b[31].y, a[12].x * b[3].z + a[12].y * b[7].z + a[12].z * b[11].z + a[12].w * b[15].z + a[13].x * b[19].z + a[13].y * b[23].z + a[13].z * b[27].z + a[13].w * b[31].z, a[12].x * b[3].w + a[12].y * b[7].w + a[12].z * b[11].w + a[12].w * b[15].w + a[13].x * b[19].w + a[13].y * b[23].w + a[13].z * b[27].w + a[13].w * b[31].w);
+  }
+  r[28] += vec4f(a[14].x * b[0].x + a[14].y * b[4].x + a[14].z * b[8].x + a[14].w * b[12].x + a[15].x * b[16].x + a[15].y * b[20].x + a[15].z * b[24].x + a[15].w * b[28].x, a[14].x * b[0].y + a[14].y * b[4].y + a[14].z * b[8].y + a[14].w * b[12].y + a[15].x * b[16].y + a[15].y * b[20].y + a[15].z * b[24].y + a[15].w * b[28].y, a[14].x * b[0].z + a[14].y * b[4].z + a[14].z * b[8].z + a[14].w * b[12].z + a[15].x * b[16].z + a[15].y * b[20].z + a[15].z * b[24].z + a[15].w * b[28].z, a[14].x * b[0].w + a[14].y * b[4].w + a[14].z * b[8].w + a[14].w * b[12].w + a[15].x * b[16].w + a[15].y * b[20].w + a[15].z * b[24].w + a[15].w * b[28].w);
+  r[29] += vec4f(a[14].x * b[1].x + a[14].y * b[5].x + a[14].z * b[9].x + a[14].w * b[13].x + a[15].x * b[17].x + a[15].y * b[21].x + a[15].z * b[25].x + a[15].w * b[29].x, a[14].x * b[1].y + a[14].y * b[5].y + a[14].z * b[9].y + a[14].w * b[13].y + a[15].x * b[17].y + a[15].y * b[21].y + a[15].z * b[25].y + a[15].w * b[29].y, a[14].x * b[1].z + a[14].y * b[5].z + a[14].z * b[9].z + a[14].w * b[13].z + a[15].x * b[17].z + a[15].y * b[21].z + a[15].z * b[25].z + a[15].w * b[29].z, a[14].x * b[1].w + a[14].y * b[5].w + a[14].z * b[9].w + a[14].w * b[13].w + a[15].x * b[17].w + a[15].y * b[21].w + a[15].z * b[25].w + a[15].w * b[29].w);
+  if (BLOCK_COLS > 8u) {
+    r[30] += vec4f(a[14].x * b[2].x + a[14].y * b[6].x + a[14].z * b[10].x + a[14].w * b[14].x + a[15].x * b[18].x + a[15].y * b[22].x + a[15].z * b[26].x + a[15].w * b[30].x, a[14].x * b[2].y + a[14].y * b[6].y + a[14].z * b[10].y + a[14].w * b[14].y + a[15].x * b[18].y + a[15].y * b[22].y + a[15].z * b[26].y + a[15].w * b[30].y, a[14].x * b[2].z + a[14].y * b[6].z + a[14].z * b[10].z + a[14].w * b[14].z + a[15].x * b[18].z + a[15].y * b[22].z + a[15].z * b[26].z + a[15].w * b[30].z, a[14].x * b[2].w + a[14].y * b[6].w + a[14].z * b[10].w + a[14].w * b[14].w + a[15].x * b[18].w + a[15].y * b[22].w + a[15].z * b[26].w + a[15].w * b[30].w);
+    r[31] += vec4f(a[14].x * b[3].x + a[14].y * b[7].x + a[14].z * b[11].x + a[14].w * b[15].x + a[15].x * b[19].x + a[15].y * b[23].x + a[15].z * b[27].x + a[15].w * b[31].x, a[14].x * b[3].y + a[14].y * b[7].y + a[14].z * b[11].y + a[14].w * b[15].y + a[15].x * b[19].y + a[15].y * b[23].y + a[15].z * b[27].y + a[15].w * b[31].y, a[14].x * b[3].z + a[14].y * b[7].z + a[14].z * b[11].z + a[14].w * b[15].z + a[15].x * b[19].z + a[15].y * b[23].z + a[15].z * b[27].z + a[15].w * b[31].z, a[14].x * b[3].w + a[14].y * b[7].w + a[14].z * b[11].w + a[14].w * b[15].w + a[15].x * b[19].w + a[15].y * b[23].w + a[15].z * b[27].w + a[15].w * b[31].w);
+  }
+  return r;
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn dense_forward_blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let batch = params.batch;
-  let in_features = params.in_features;
-  let out_features = params.out_features;
-  let origin = block_origin(wid, nwg, lid, out_features);
-  let m0 = origin.x;
-  let n0 = origin.y;
-  if (m0 >= batch) { return; }
-  let rows = clamped8(m0, batch - 1u);
-  let a_lo = rows[0] * in_features; // inp[m, k] = inp[m * In + k]
-  let a_hi = rows[1] * in_features;
-  let cols = clamped8(n0, out_features - 1u);
-  var acc: Acc;
-  // Two steps per iteration (a loop iteration costs about as much as four loads), then the odd one.
-  var k = 0u;
-  for (; k + 2u <= in_features; k += 2u) {
-    let b = k * out_features; // weight[k, n] = weight[k * Out + n]
-    acc = outer8(acc, inp_at(a_lo + k), inp_at(a_hi + k), weight_at(cols[0] + b), weight_at(cols[1] + b));
-    let b1 = b + out_features;
-    acc = outer8(acc, inp_at(a_lo + k + 1u), inp_at(a_hi + k + 1u), weight_at(cols[0] + b1), weight_at(cols[1] + b1));
+// Where this lane's share of a BChunk lies (SHARED_B): for step t and
+// quarter q, lane l loads column n0 + 4q + l.
+fn lane_of(lid: u32) -> u32 { return lid % 4u; }
+
+// B's 8 x BLOCK_COLS values for steps k0.. from element index b_at(k, n) =
+// k * b_k + n * b_n of `src` (0: weight, 1: dout), columns clamped to `last_n`.
+// Steps past K read step K - 1 (A is zero there).
+fn load_b_weight(k0: u32, n0: u32, k_last: u32, last_n: u32, b_k: u32, b_n: u32, lane: u32) -> BChunk {
+  var b: BChunk;
+  if (SHARED_B) {
+    { let v = weight[min(k0 + 0u, k_last) * b_k + min(n0 + 0u + lane, last_n) * b_n]; b[0] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    { let v = weight[min(k0 + 0u, k_last) * b_k + min(n0 + 4u + lane, last_n) * b_n]; b[1] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    if (BLOCK_COLS > 8u) { { let v = weight[min(k0 + 0u, k_last) * b_k + min(n0 + 8u + lane, last_n) * b_n]; b[2] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    if (BLOCK_COLS > 8u) { { let v = weight[min(k0 + 0u, k_last) * b_k + min(n0 + 12u + lane, last_n) * b_n]; b[3] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    { let v = weight[min(k0 + 1u, k_last) * b_k + min(n0 + 0u + lane, last_n) * b_n]; b[4] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    { let v = weight[min(k0 + 1u, k_last) * b_k + min(n0 + 4u + lane, last_n) * b_n]; b[5] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    if (BLOCK_COLS > 8u) { { let v = weight[min(k0 + 1u, k_last) * b_k + min(n0 + 8u + lane, last_n) * b_n]; b[6] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    if (BLOCK_COLS > 8u) { { let v = weight[min(k0 + 1u, k_last) * b_k + min(n0 + 12u + lane, last_n) * b_n]; b[7] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    { let v = weight[min(k0 + 2u, k_last) * b_k + min(n0 + 0u + lane, last_n) * b_n]; b[8] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    { let v = weight[min(k0 + 2u, k_last) * b_k + min(n0 + 4u + lane, last_n) * b_n]; b[9] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    if (BLOCK_COLS > 8u) { { let v = weight[min(k0 + 2u, k_last) * b_k + min(n0 + 8u + lane, last_n) * b_n]; b[10] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    if (BLOCK_COLS > 8u) { { let v = weight[min(k0 + 2u, k_last) * b_k + min(n0 + 12u + lane, last_n) * b_n]; b[11] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    { let v = weight[min(k0 + 3u, k_last) * b_k + min(n0 + 0u + lane, last_n) * b_n]; b[12] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    { let v = weight[min(k0 + 3u, k_last) * b_k + min(n0 + 4u + lane, last_n) * b_n]; b[13] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    if (BLOCK_COLS > 8u) { { let v = weight[min(k0 + 3u, k_last) * b_k + min(n0 + 8u + lane, last_n) * b_n]; b[14] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    if (BLOCK_COLS > 8u) { { let v = weight[min(k0 + 3u, k_last) * b_k + min(n0 + 12u + lane, last_n) * b_n]; b[15] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    { let v = weight[min(k0 + 4u, k_last) * b_k + min(n0 + 0u + lane, last_n) * b_n]; b[16] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    { let v = weight[min(k0 + 4u, k_last) * b_k + min(n0 + 4u + lane, last_n) * b_n]; b[17] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    if (BLOCK_COLS > 8u) { { let v = weight[min(k0 + 4u, k_last) * b_k + min(n0 + 8u + lane, last_n) * b_n]; b[18] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    if (BLOCK_COLS > 8u) { { let v = weight[min(k0 + 4u, k_last) * b_k + min(n0 + 12u + lane, last_n) * b_n]; b[19] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    { let v = weight[min(k0 + 5u, k_last) * b_k + min(n0 + 0u + lane, last_n) * b_n]; b[20] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    { let v = weight[min(k0 + 5u, k_last) * b_k + min(n0 + 4u + lane, last_n) * b_n]; b[21] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    if (BLOCK_COLS > 8u) { { let v = weight[min(k0 + 5u, k_last) * b_k + min(n0 + 8u + lane, last_n) * b_n]; b[22] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    if (BLOCK_COLS > 8u) { { let v = weight[min(k0 + 5u, k_last) * b_k + min(n0 + 12u + lane, last_n) * b_n]; b[23] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    { let v = weight[min(k0 + 6u, k_last) * b_k + min(n0 + 0u + lane, last_n) * b_n]; b[24] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    { let v = weight[min(k0 + 6u, k_last) * b_k + min(n0 + 4u + lane, last_n) * b_n]; b[25] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    if (BLOCK_COLS > 8u) { { let v = weight[min(k0 + 6u, k_last) * b_k + min(n0 + 8u + lane, last_n) * b_n]; b[26] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    if (BLOCK_COLS > 8u) { { let v = weight[min(k0 + 6u, k_last) * b_k + min(n0 + 12u + lane, last_n) * b_n]; b[27] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    { let v = weight[min(k0 + 7u, k_last) * b_k + min(n0 + 0u + lane, last_n) * b_n]; b[28] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    { let v = weight[min(k0 + 7u, k_last) * b_k + min(n0 + 4u + lane, last_n) * b_n]; b[29] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    if (BLOCK_COLS > 8u) { { let v = weight[min(k0 + 7u, k_last) * b_k + min(n0 + 8u + lane, last_n) * b_n]; b[30] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    if (BLOCK_COLS > 8u) { { let v = weight[min(k0 + 7u, k_last) * b_k + min(n0 + 12u + lane, last_n) * b_n]; b[31] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+  } else {
+    { let k = min(k0 + 0u, k_last) * b_k; let n = clamped_n(n0 + 0u, last_n) * b_n; b[0] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); }
+    { let k = min(k0 + 0u, k_last) * b_k; let n = clamped_n(n0 + 4u, last_n) * b_n; b[1] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 0u, k_last) * b_k; let n = clamped_n(n0 + 8u, last_n) * b_n; b[2] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); } }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 0u, k_last) * b_k; let n = clamped_n(n0 + 12u, last_n) * b_n; b[3] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); } }
+    { let k = min(k0 + 1u, k_last) * b_k; let n = clamped_n(n0 + 0u, last_n) * b_n; b[4] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); }
+    { let k = min(k0 + 1u, k_last) * b_k; let n = clamped_n(n0 + 4u, last_n) * b_n; b[5] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 1u, k_last) * b_k; let n = clamped_n(n0 + 8u, last_n) * b_n; b[6] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); } }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 1u, k_last) * b_k; let n = clamped_n(n0 + 12u, last_n) * b_n; b[7] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); } }
+    { let k = min(k0 + 2u, k_last) * b_k; let n = clamped_n(n0 + 0u, last_n) * b_n; b[8] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); }
+    { let k = min(k0 + 2u, k_last) * b_k; let n = clamped_n(n0 + 4u, last_n) * b_n; b[9] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 2u, k_last) * b_k; let n = clamped_n(n0 + 8u, last_n) * b_n; b[10] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); } }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 2u, k_last) * b_k; let n = clamped_n(n0 + 12u, last_n) * b_n; b[11] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); } }
+    { let k = min(k0 + 3u, k_last) * b_k; let n = clamped_n(n0 + 0u, last_n) * b_n; b[12] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); }
+    { let k = min(k0 + 3u, k_last) * b_k; let n = clamped_n(n0 + 4u, last_n) * b_n; b[13] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 3u, k_last) * b_k; let n = clamped_n(n0 + 8u, last_n) * b_n; b[14] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); } }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 3u, k_last) * b_k; let n = clamped_n(n0 + 12u, last_n) * b_n; b[15] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); } }
+    { let k = min(k0 + 4u, k_last) * b_k; let n = clamped_n(n0 + 0u, last_n) * b_n; b[16] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); }
+    { let k = min(k0 + 4u, k_last) * b_k; let n = clamped_n(n0 + 4u, last_n) * b_n; b[17] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 4u, k_last) * b_k; let n = clamped_n(n0 + 8u, last_n) * b_n; b[18] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); } }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 4u, k_last) * b_k; let n = clamped_n(n0 + 12u, last_n) * b_n; b[19] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); } }
+    { let k = min(k0 + 5u, k_last) * b_k; let n = clamped_n(n0 + 0u, last_n) * b_n; b[20] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); }
+    { let k = min(k0 + 5u, k_last) * b_k; let n = clamped_n(n0 + 4u, last_n) * b_n; b[21] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 5u, k_last) * b_k; let n = clamped_n(n0 + 8u, last_n) * b_n; b[22] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); } }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 5u, k_last) * b_k; let n = clamped_n(n0 + 12u, last_n) * b_n; b[23] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); } }
+    { let k = min(k0 + 6u, k_last) * b_k; let n = clamped_n(n0 + 0u, last_n) * b_n; b[24] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); }
+    { let k = min(k0 + 6u, k_last) * b_k; let n = clamped_n(n0 + 4u, last_n) * b_n; b[25] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 6u, k_last) * b_k; let n = clamped_n(n0 + 8u, last_n) * b_n; b[26] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); } }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 6u, k_last) * b_k; let n = clamped_n(n0 + 12u, last_n) * b_n; b[27] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); } }
+    { let k = min(k0 + 7u, k_last) * b_k; let n = clamped_n(n0 + 0u, last_n) * b_n; b[28] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); }
+    { let k = min(k0 + 7u, k_last) * b_k; let n = clamped_n(n0 + 4u, last_n) * b_n; b[29] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 7u, k_last) * b_k; let n = clamped_n(n0 + 8u, last_n) * b_n; b[30] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); } }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 7u, k_last) * b_k; let n = clamped_n(n0 + 12u, last_n) * b_n; b[31] = vec4f(weight[k + n.x], weight[k + n.y], weight[k + n.z], weight[k + n.w]); } }
   }
-  if (k < in_features) {
-    let b = k * out_features;
-    acc = outer8(acc, inp_at(a_lo + k), inp_at(a_hi + k), weight_at(cols[0] + b), weight_at(cols[1] + b));
+  return b;
+}
+
+fn load_b_dout(k0: u32, n0: u32, k_last: u32, last_n: u32, b_k: u32, b_n: u32, lane: u32) -> BChunk {
+  var b: BChunk;
+  if (SHARED_B) {
+    { let v = dout[min(k0 + 0u, k_last) * b_k + min(n0 + 0u + lane, last_n) * b_n]; b[0] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    { let v = dout[min(k0 + 0u, k_last) * b_k + min(n0 + 4u + lane, last_n) * b_n]; b[1] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    if (BLOCK_COLS > 8u) { { let v = dout[min(k0 + 0u, k_last) * b_k + min(n0 + 8u + lane, last_n) * b_n]; b[2] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    if (BLOCK_COLS > 8u) { { let v = dout[min(k0 + 0u, k_last) * b_k + min(n0 + 12u + lane, last_n) * b_n]; b[3] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    { let v = dout[min(k0 + 1u, k_last) * b_k + min(n0 + 0u + lane, last_n) * b_n]; b[4] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    { let v = dout[min(k0 + 1u, k_last) * b_k + min(n0 + 4u + lane, last_n) * b_n]; b[5] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    if (BLOCK_COLS > 8u) { { let v = dout[min(k0 + 1u, k_last) * b_k + min(n0 + 8u + lane, last_n) * b_n]; b[6] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    if (BLOCK_COLS > 8u) { { let v = dout[min(k0 + 1u, k_last) * b_k + min(n0 + 12u + lane, last_n) * b_n]; b[7] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    { let v = dout[min(k0 + 2u, k_last) * b_k + min(n0 + 0u + lane, last_n) * b_n]; b[8] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    { let v = dout[min(k0 + 2u, k_last) * b_k + min(n0 + 4u + lane, last_n) * b_n]; b[9] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    if (BLOCK_COLS > 8u) { { let v = dout[min(k0 + 2u, k_last) * b_k + min(n0 + 8u + lane, last_n) * b_n]; b[10] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    if (BLOCK_COLS > 8u) { { let v = dout[min(k0 + 2u, k_last) * b_k + min(n0 + 12u + lane, last_n) * b_n]; b[11] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    { let v = dout[min(k0 + 3u, k_last) * b_k + min(n0 + 0u + lane, last_n) * b_n]; b[12] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    { let v = dout[min(k0 + 3u, k_last) * b_k + min(n0 + 4u + lane, last_n) * b_n]; b[13] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    if (BLOCK_COLS > 8u) { { let v = dout[min(k0 + 3u, k_last) * b_k + min(n0 + 8u + lane, last_n) * b_n]; b[14] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    if (BLOCK_COLS > 8u) { { let v = dout[min(k0 + 3u, k_last) * b_k + min(n0 + 12u + lane, last_n) * b_n]; b[15] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    { let v = dout[min(k0 + 4u, k_last) * b_k + min(n0 + 0u + lane, last_n) * b_n]; b[16] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    { let v = dout[min(k0 + 4u, k_last) * b_k + min(n0 + 4u + lane, last_n) * b_n]; b[17] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    if (BLOCK_COLS > 8u) { { let v = dout[min(k0 + 4u, k_last) * b_k + min(n0 + 8u + lane, last_n) * b_n]; b[18] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    if (BLOCK_COLS > 8u) { { let v = dout[min(k0 + 4u, k_last) * b_k + min(n0 + 12u + lane, last_n) * b_n]; b[19] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    { let v = dout[min(k0 + 5u, k_last) * b_k + min(n0 + 0u + lane, last_n) * b_n]; b[20] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    { let v = dout[min(k0 + 5u, k_last) * b_k + min(n0 + 4u + lane, last_n) * b_n]; b[21] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    if (BLOCK_COLS > 8u) { { let v = dout[min(k0 + 5u, k_last) * b_k + min(n0 + 8u + lane, last_n) * b_n]; b[22] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    if (BLOCK_COLS > 8u) { { let v = dout[min(k0 + 5u, k_last) * b_k + min(n0 + 12u + lane, last_n) * b_n]; b[23] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    { let v = dout[min(k0 + 6u, k_last) * b_k + min(n0 + 0u + lane, last_n) * b_n]; b[24] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    { let v = dout[min(k0 + 6u, k_last) * b_k + min(n0 + 4u + lane, last_n) * b_n]; b[25] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    if (BLOCK_COLS > 8u) { { let v = dout[min(k0 + 6u, k_last) * b_k + min(n0 + 8u + lane, last_n) * b_n]; b[26] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    if (BLOCK_COLS > 8u) { { let v = dout[min(k0 + 6u, k_last) * b_k + min(n0 + 12u + lane, last_n) * b_n]; b[27] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    { let v = dout[min(k0 + 7u, k_last) * b_k + min(n0 + 0u + lane, last_n) * b_n]; b[28] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    { let v = dout[min(k0 + 7u, k_last) * b_k + min(n0 + 4u + lane, last_n) * b_n]; b[29] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); }
+    if (BLOCK_COLS > 8u) { { let v = dout[min(k0 + 7u, k_last) * b_k + min(n0 + 8u + lane, last_n) * b_n]; b[30] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+    if (BLOCK_COLS > 8u) { { let v = dout[min(k0 + 7u, k_last) * b_k + min(n0 + 12u + lane, last_n) * b_n]; b[31] = vec4f(bcast0(v), bcast1(v), bcast2(v), bcast3(v)); } }
+  } else {
+    { let k = min(k0 + 0u, k_last) * b_k; let n = clamped_n(n0 + 0u, last_n) * b_n; b[0] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); }
+    { let k = min(k0 + 0u, k_last) * b_k; let n = clamped_n(n0 + 4u, last_n) * b_n; b[1] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 0u, k_last) * b_k; let n = clamped_n(n0 + 8u, last_n) * b_n; b[2] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); } }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 0u, k_last) * b_k; let n = clamped_n(n0 + 12u, last_n) * b_n; b[3] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); } }
+    { let k = min(k0 + 1u, k_last) * b_k; let n = clamped_n(n0 + 0u, last_n) * b_n; b[4] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); }
+    { let k = min(k0 + 1u, k_last) * b_k; let n = clamped_n(n0 + 4u, last_n) * b_n; b[5] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 1u, k_last) * b_k; let n = clamped_n(n0 + 8u, last_n) * b_n; b[6] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); } }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 1u, k_last) * b_k; let n = clamped_n(n0 + 12u, last_n) * b_n; b[7] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); } }
+    { let k = min(k0 + 2u, k_last) * b_k; let n = clamped_n(n0 + 0u, last_n) * b_n; b[8] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); }
+    { let k = min(k0 + 2u, k_last) * b_k; let n = clamped_n(n0 + 4u, last_n) * b_n; b[9] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 2u, k_last) * b_k; let n = clamped_n(n0 + 8u, last_n) * b_n; b[10] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); } }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 2u, k_last) * b_k; let n = clamped_n(n0 + 12u, last_n) * b_n; b[11] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); } }
+    { let k = min(k0 + 3u, k_last) * b_k; let n = clamped_n(n0 + 0u, last_n) * b_n; b[12] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); }
+    { let k = min(k0 + 3u, k_last) * b_k; let n = clamped_n(n0 + 4u, last_n) * b_n; b[13] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 3u, k_last) * b_k; let n = clamped_n(n0 + 8u, last_n) * b_n; b[14] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); } }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 3u, k_last) * b_k; let n = clamped_n(n0 + 12u, last_n) * b_n; b[15] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); } }
+    { let k = min(k0 + 4u, k_last) * b_k; let n = clamped_n(n0 + 0u, last_n) * b_n; b[16] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); }
+    { let k = min(k0 + 4u, k_last) * b_k; let n = clamped_n(n0 + 4u, last_n) * b_n; b[17] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 4u, k_last) * b_k; let n = clamped_n(n0 + 8u, last_n) * b_n; b[18] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); } }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 4u, k_last) * b_k; let n = clamped_n(n0 + 12u, last_n) * b_n; b[19] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); } }
+    { let k = min(k0 + 5u, k_last) * b_k; let n = clamped_n(n0 + 0u, last_n) * b_n; b[20] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); }
+    { let k = min(k0 + 5u, k_last) * b_k; let n = clamped_n(n0 + 4u, last_n) * b_n; b[21] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 5u, k_last) * b_k; let n = clamped_n(n0 + 8u, last_n) * b_n; b[22] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); } }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 5u, k_last) * b_k; let n = clamped_n(n0 + 12u, last_n) * b_n; b[23] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); } }
+    { let k = min(k0 + 6u, k_last) * b_k; let n = clamped_n(n0 + 0u, last_n) * b_n; b[24] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); }
+    { let k = min(k0 + 6u, k_last) * b_k; let n = clamped_n(n0 + 4u, last_n) * b_n; b[25] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 6u, k_last) * b_k; let n = clamped_n(n0 + 8u, last_n) * b_n; b[26] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); } }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 6u, k_last) * b_k; let n = clamped_n(n0 + 12u, last_n) * b_n; b[27] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); } }
+    { let k = min(k0 + 7u, k_last) * b_k; let n = clamped_n(n0 + 0u, last_n) * b_n; b[28] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); }
+    { let k = min(k0 + 7u, k_last) * b_k; let n = clamped_n(n0 + 4u, last_n) * b_n; b[29] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 7u, k_last) * b_k; let n = clamped_n(n0 + 8u, last_n) * b_n; b[30] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); } }
+    if (BLOCK_COLS > 8u) { { let k = min(k0 + 7u, k_last) * b_k; let n = clamped_n(n0 + 12u, last_n) * b_n; b[31] = vec4f(dout[k + n.x], dout[k + n.y], dout[k + n.z], dout[k + n.w]); } }
   }
-  let b_lo = vec4f(bias[cols[0].x], bias[cols[0].y], bias[cols[0].z], bias[cols[0].w]);
-  let b_hi = vec4f(bias[cols[1].x], bias[cols[1].y], bias[cols[1].z], bias[cols[1].w]);
-  store_out_row(m0, n0, acc[0] + b_lo, acc[1] + b_hi);
-  store_out_row(m0 + 1u, n0, acc[2] + b_lo, acc[3] + b_hi);
-  store_out_row(m0 + 2u, n0, acc[4] + b_lo, acc[5] + b_hi);
-  store_out_row(m0 + 3u, n0, acc[6] + b_lo, acc[7] + b_hi);
-  store_out_row(m0 + 4u, n0, acc[8] + b_lo, acc[9] + b_hi);
-  store_out_row(m0 + 5u, n0, acc[10] + b_lo, acc[11] + b_hi);
-  store_out_row(m0 + 6u, n0, acc[12] + b_lo, acc[13] + b_hi);
-  store_out_row(m0 + 7u, n0, acc[14] + b_lo, acc[15] + b_hi);
+  return b;
+}
+
+// Columns first..first+3, clamped to last.
+fn clamped_n(first: u32, last: u32) -> vec4u {
+  return min(vec4u(first) + vec4u(0u, 1u, 2u, 3u), vec4u(last));
+}
+
+// A's 8 x 8 values for steps k0..: element a_at(m, k) = m * a_m + k * a_k of
+// `src` for the rows `rows` (clamped), zero for steps at or past k_end.
+fn load_a_inp(rows: array<vec4u, 2>, k0: u32, k_end: u32, a_m: u32, a_k: u32) -> AChunk {
+  let k_lo = vec4u(k0) + vec4u(0u, 1u, 2u, 3u);
+  let k_hi = k_lo + 4u;
+  let ok_lo = k_lo < vec4u(k_end);
+  let ok_hi = k_hi < vec4u(k_end);
+  let kl = min(k_lo, vec4u(k_end - 1u)) * a_k;
+  let kh = min(k_hi, vec4u(k_end - 1u)) * a_k;
+  var a: AChunk;
+  { let m = rows[0].x * a_m; a[0] = select(vec4f(0.0), vec4f(inp[m + kl.x], inp[m + kl.y], inp[m + kl.z], inp[m + kl.w]), ok_lo);
+    a[1] = select(vec4f(0.0), vec4f(inp[m + kh.x], inp[m + kh.y], inp[m + kh.z], inp[m + kh.w]), ok_hi); }
+  { let m = rows[0].y * a_m; a[2] = select(vec4f(0.0), vec4f(inp[m + kl.x], inp[m + kl.y], inp[m + kl.z], inp[m + kl.w]), ok_lo);
+    a[3] = select(vec4f(0.0), vec4f(inp[m + kh.x], inp[m + kh.y], inp[m + kh.z], inp[m + kh.w]), ok_hi); }
+  { let m = rows[0].z * a_m; a[4] = select(vec4f(0.0), vec4f(inp[m + kl.x], inp[m + kl.y], inp[m + kl.z], inp[m + kl.w]), ok_lo);
+    a[5] = select(vec4f(0.0), vec4f(inp[m + kh.x], inp[m + kh.y], inp[m + kh.z], inp[m + kh.w]), ok_hi); }
+  { let m = rows[0].w * a_m; a[6] = select(vec4f(0.0), vec4f(inp[m + kl.x], inp[m + kl.y], inp[m + kl.z], inp[m + kl.w]), ok_lo);
+    a[7] = select(vec4f(0.0), vec4f(inp[m + kh.x], inp[m + kh.y], inp[m + kh.z], inp[m + kh.w]), ok_hi); }
+  { let m = rows[1].x * a_m; a[8] = select(vec4f(0.0), vec4f(inp[m + kl.x], inp[m + kl.y], inp[m + kl.z], inp[m + kl.w]), ok_lo);
+    a[9] = select(vec4f(0.0), vec4f(inp[m + kh.x], inp[m + kh.y], inp[m + kh.z], inp[m + kh.w]), ok_hi); }
+  { let m = rows[1].y * a_m; a[10] = select(vec4f(0.0), vec4f(inp[m + kl.x], inp[m + kl.y], inp[m + kl.z], inp[m + kl.w]), ok_lo);
+    a[11] = select(vec4f(0.0), vec4f(inp[m + kh.x], inp[m + kh.y], inp[m + kh.z], inp[m + kh.w]), ok_hi); }
+  { let m = rows[1].z * a_m; a[12] = select(vec4f(0.0), vec4f(inp[m + kl.x], inp[m + kl.y], inp[m + kl.z], inp[m + kl.w]), ok_lo);
+    a[13] = select(vec4f(0.0), vec4f(inp[m + kh.x], inp[m + kh.y], inp[m + kh.z], inp[m + kh.w]), ok_hi); }
+  { let m = rows[1].w * a_m; a[14] = select(vec4f(0.0), vec4f(inp[m + kl.x], inp[m + kl.y], inp[m + kl.z], inp[m + kl.w]), ok_lo);
+    a[15] = select(vec4f(0.0), vec4f(inp[m + kh.x], inp[m + kh.y], inp[m + kh.z], inp[m + kh.w]), ok_hi); }
+  return a;
+}
+
+fn load_a_dout(rows: array<vec4u, 2>, k0: u32, k_end: u32, a_m: u32, a_k: u32) -> AChunk {
+  let k_lo = vec4u(k0) + vec4u(0u, 1u, 2u, 3u);
+  let k_hi = k_lo + 4u;
+  let ok_lo = k_lo < vec4u(k_end);
+  let ok_hi = k_hi < vec4u(k_end);
+  let kl = min(k_lo, vec4u(k_end - 1u)) * a_k;
+  let kh = min(k_hi, vec4u(k_end - 1u)) * a_k;
+  var a: AChunk;
+  { let m = rows[0].x * a_m; a[0] = select(vec4f(0.0), vec4f(dout[m + kl.x], dout[m + kl.y], dout[m + kl.z], dout[m + kl.w]), ok_lo);
+    a[1] = select(vec4f(0.0), vec4f(dout[m + kh.x], dout[m + kh.y], dout[m + kh.z], dout[m + kh.w]), ok_hi); }
+  { let m = rows[0].y * a_m; a[2] = select(vec4f(0.0), vec4f(dout[m + kl.x], dout[m + kl.y], dout[m + kl.z], dout[m + kl.w]), ok_lo);
+    a[3] = select(vec4f(0.0), vec4f(dout[m + kh.x], dout[m + kh.y], dout[m + kh.z], dout[m + kh.w]), ok_hi); }
+  { let m = rows[0].z * a_m; a[4] = select(vec4f(0.0), vec4f(dout[m + kl.x], dout[m + kl.y], dout[m + kl.z], dout[m + kl.w]), ok_lo);
+    a[5] = select(vec4f(0.0), vec4f(dout[m + kh.x], dout[m + kh.y], dout[m + kh.z], dout[m + kh.w]), ok_hi); }
+  { let m = rows[0].w * a_m; a[6] = select(vec4f(0.0), vec4f(dout[m + kl.x], dout[m + kl.y], dout[m + kl.z], dout[m + kl.w]), ok_lo);
+    a[7] = select(vec4f(0.0), vec4f(dout[m + kh.x], dout[m + kh.y], dout[m + kh.z], dout[m + kh.w]), ok_hi); }
+  { let m = rows[1].x * a_m; a[8] = select(vec4f(0.0), vec4f(dout[m + kl.x], dout[m + kl.y], dout[m + kl.z], dout[m + kl.w]), ok_lo);
+    a[9] = select(vec4f(0.0), vec4f(dout[m + kh.x], dout[m + kh.y], dout[m + kh.z], dout[m + kh.w]), ok_hi); }
+  { let m = rows[1].y * a_m; a[10] = select(vec4f(0.0), vec4f(dout[m + kl.x], dout[m + kl.y], dout[m + kl.z], dout[m + kl.w]), ok_lo);
+    a[11] = select(vec4f(0.0), vec4f(dout[m + kh.x], dout[m + kh.y], dout[m + kh.z], dout[m + kh.w]), ok_hi); }
+  { let m = rows[1].z * a_m; a[12] = select(vec4f(0.0), vec4f(dout[m + kl.x], dout[m + kl.y], dout[m + kl.z], dout[m + kl.w]), ok_lo);
+    a[13] = select(vec4f(0.0), vec4f(dout[m + kh.x], dout[m + kh.y], dout[m + kh.z], dout[m + kh.w]), ok_hi); }
+  { let m = rows[1].w * a_m; a[14] = select(vec4f(0.0), vec4f(dout[m + kl.x], dout[m + kl.y], dout[m + kl.z], dout[m + kl.w]), ok_lo);
+    a[15] = select(vec4f(0.0), vec4f(dout[m + kh.x], dout[m + kh.y], dout[m + kh.z], dout[m + kh.w]), ok_hi); }
+  return a;
 }
 
 // dinp[m, n] times the derivative of the activation below (ACTIVATION in the
@@ -186,104 +402,255 @@ fn below_grad(at: u32) -> f32 {
   return activation_grad_from_output(inp[at], ACTIVATION);
 }
 
-fn store_dinp_row(m: u32, n0: u32, lo: vec4f, hi: vec4f) {
-  if (m >= params.batch) { return; }
-  let at = m * params.in_features + n0;
-  for (var j = 0u; j < 4u; j++) {
-    if (n0 + j < params.in_features) { dinp[at + j] = lo[j] * below_grad(at + j); }
-    if (n0 + 4u + j < params.in_features) { dinp[at + 4u + j] = hi[j] * below_grad(at + 4u + j); }
+// Four consecutive values of a row of C at element `at` (column n), those inside the N columns:
+// out = act(v + bias), dinp = v * act'(inp) (the layer below's), partials = v.
+fn store4_out(at: u32, n: u32, N: u32, v: vec4f) {
+  if (n < N) { out[at] = activate(v.x + bias[n], ACTIVATION); }
+  if (n + 1u < N) { out[at + 1u] = activate(v.y + bias[n + 1u], ACTIVATION); }
+  if (n + 2u < N) { out[at + 2u] = activate(v.z + bias[n + 2u], ACTIVATION); }
+  if (n + 3u < N) { out[at + 3u] = activate(v.w + bias[n + 3u], ACTIVATION); }
+}
+
+fn store4_dinp(at: u32, n: u32, N: u32, v: vec4f) {
+  if (n < N) { dinp[at] = v.x * below_grad(at); }
+  if (n + 1u < N) { dinp[at + 1u] = v.y * below_grad(at + 1u); }
+  if (n + 2u < N) { dinp[at + 2u] = v.z * below_grad(at + 2u); }
+  if (n + 3u < N) { dinp[at + 3u] = v.w * below_grad(at + 3u); }
+}
+
+fn store4_partials(at: u32, n: u32, N: u32, v: vec4f) {
+  if (n < N) { partials[at] = v.x; }
+  if (n + 1u < N) { partials[at + 1u] = v.y; }
+  if (n + 2u < N) { partials[at + 2u] = v.z; }
+  if (n + 3u < N) { partials[at + 3u] = v.w; }
+}
+
+// The block at rows m0.. of C (M rows, N columns, row stride N, from element `base`), into out.
+fn store_block_out(c: CBlock, m0: u32, n0: u32, M: u32, N: u32, base: u32) {
+  if (m0 + 0u < M) {
+    let at = base + (m0 + 0u) * N + n0;
+    store4_out(at, n0, N, c[0]);
+    store4_out(at + 4u, n0 + 4u, N, c[1]);
+    if (BLOCK_COLS > 8u) { store4_out(at + 8u, n0 + 8u, N, c[2]); store4_out(at + 12u, n0 + 12u, N, c[3]); }
+  }
+  if (m0 + 1u < M) {
+    let at = base + (m0 + 1u) * N + n0;
+    store4_out(at, n0, N, c[4]);
+    store4_out(at + 4u, n0 + 4u, N, c[5]);
+    if (BLOCK_COLS > 8u) { store4_out(at + 8u, n0 + 8u, N, c[6]); store4_out(at + 12u, n0 + 12u, N, c[7]); }
+  }
+  if (m0 + 2u < M) {
+    let at = base + (m0 + 2u) * N + n0;
+    store4_out(at, n0, N, c[8]);
+    store4_out(at + 4u, n0 + 4u, N, c[9]);
+    if (BLOCK_COLS > 8u) { store4_out(at + 8u, n0 + 8u, N, c[10]); store4_out(at + 12u, n0 + 12u, N, c[11]); }
+  }
+  if (m0 + 3u < M) {
+    let at = base + (m0 + 3u) * N + n0;
+    store4_out(at, n0, N, c[12]);
+    store4_out(at + 4u, n0 + 4u, N, c[13]);
+    if (BLOCK_COLS > 8u) { store4_out(at + 8u, n0 + 8u, N, c[14]); store4_out(at + 12u, n0 + 12u, N, c[15]); }
+  }
+  if (m0 + 4u < M) {
+    let at = base + (m0 + 4u) * N + n0;
+    store4_out(at, n0, N, c[16]);
+    store4_out(at + 4u, n0 + 4u, N, c[17]);
+    if (BLOCK_COLS > 8u) { store4_out(at + 8u, n0 + 8u, N, c[18]); store4_out(at + 12u, n0 + 12u, N, c[19]); }
+  }
+  if (m0 + 5u < M) {
+    let at = base + (m0 + 5u) * N + n0;
+    store4_out(at, n0, N, c[20]);
+    store4_out(at + 4u, n0 + 4u, N, c[21]);
+    if (BLOCK_COLS > 8u) { store4_out(at + 8u, n0 + 8u, N, c[22]); store4_out(at + 12u, n0 + 12u, N, c[23]); }
+  }
+  if (m0 + 6u < M) {
+    let at = base + (m0 + 6u) * N + n0;
+    store4_out(at, n0, N, c[24]);
+    store4_out(at + 4u, n0 + 4u, N, c[25]);
+    if (BLOCK_COLS > 8u) { store4_out(at + 8u, n0 + 8u, N, c[26]); store4_out(at + 12u, n0 + 12u, N, c[27]); }
+  }
+  if (m0 + 7u < M) {
+    let at = base + (m0 + 7u) * N + n0;
+    store4_out(at, n0, N, c[28]);
+    store4_out(at + 4u, n0 + 4u, N, c[29]);
+    if (BLOCK_COLS > 8u) { store4_out(at + 8u, n0 + 8u, N, c[30]); store4_out(at + 12u, n0 + 12u, N, c[31]); }
+  }
+}
+
+// The block at rows m0.. of C (M rows, N columns, row stride N, from element `base`), into dinp.
+fn store_block_dinp(c: CBlock, m0: u32, n0: u32, M: u32, N: u32, base: u32) {
+  if (m0 + 0u < M) {
+    let at = base + (m0 + 0u) * N + n0;
+    store4_dinp(at, n0, N, c[0]);
+    store4_dinp(at + 4u, n0 + 4u, N, c[1]);
+    if (BLOCK_COLS > 8u) { store4_dinp(at + 8u, n0 + 8u, N, c[2]); store4_dinp(at + 12u, n0 + 12u, N, c[3]); }
+  }
+  if (m0 + 1u < M) {
+    let at = base + (m0 + 1u) * N + n0;
+    store4_dinp(at, n0, N, c[4]);
+    store4_dinp(at + 4u, n0 + 4u, N, c[5]);
+    if (BLOCK_COLS > 8u) { store4_dinp(at + 8u, n0 + 8u, N, c[6]); store4_dinp(at + 12u, n0 + 12u, N, c[7]); }
+  }
+  if (m0 + 2u < M) {
+    let at = base + (m0 + 2u) * N + n0;
+    store4_dinp(at, n0, N, c[8]);
+    store4_dinp(at + 4u, n0 + 4u, N, c[9]);
+    if (BLOCK_COLS > 8u) { store4_dinp(at + 8u, n0 + 8u, N, c[10]); store4_dinp(at + 12u, n0 + 12u, N, c[11]); }
+  }
+  if (m0 + 3u < M) {
+    let at = base + (m0 + 3u) * N + n0;
+    store4_dinp(at, n0, N, c[12]);
+    store4_dinp(at + 4u, n0 + 4u, N, c[13]);
+    if (BLOCK_COLS > 8u) { store4_dinp(at + 8u, n0 + 8u, N, c[14]); store4_dinp(at + 12u, n0 + 12u, N, c[15]); }
+  }
+  if (m0 + 4u < M) {
+    let at = base + (m0 + 4u) * N + n0;
+    store4_dinp(at, n0, N, c[16]);
+    store4_dinp(at + 4u, n0 + 4u, N, c[17]);
+    if (BLOCK_COLS > 8u) { store4_dinp(at + 8u, n0 + 8u, N, c[18]); store4_dinp(at + 12u, n0 + 12u, N, c[19]); }
+  }
+  if (m0 + 5u < M) {
+    let at = base + (m0 + 5u) * N + n0;
+    store4_dinp(at, n0, N, c[20]);
+    store4_dinp(at + 4u, n0 + 4u, N, c[21]);
+    if (BLOCK_COLS > 8u) { store4_dinp(at + 8u, n0 + 8u, N, c[22]); store4_dinp(at + 12u, n0 + 12u, N, c[23]); }
+  }
+  if (m0 + 6u < M) {
+    let at = base + (m0 + 6u) * N + n0;
+    store4_dinp(at, n0, N, c[24]);
+    store4_dinp(at + 4u, n0 + 4u, N, c[25]);
+    if (BLOCK_COLS > 8u) { store4_dinp(at + 8u, n0 + 8u, N, c[26]); store4_dinp(at + 12u, n0 + 12u, N, c[27]); }
+  }
+  if (m0 + 7u < M) {
+    let at = base + (m0 + 7u) * N + n0;
+    store4_dinp(at, n0, N, c[28]);
+    store4_dinp(at + 4u, n0 + 4u, N, c[29]);
+    if (BLOCK_COLS > 8u) { store4_dinp(at + 8u, n0 + 8u, N, c[30]); store4_dinp(at + 12u, n0 + 12u, N, c[31]); }
+  }
+}
+
+// The block at rows m0.. of C (M rows, N columns, row stride N, from element `base`), into partials.
+fn store_block_partials(c: CBlock, m0: u32, n0: u32, M: u32, N: u32, base: u32) {
+  if (m0 + 0u < M) {
+    let at = base + (m0 + 0u) * N + n0;
+    store4_partials(at, n0, N, c[0]);
+    store4_partials(at + 4u, n0 + 4u, N, c[1]);
+    if (BLOCK_COLS > 8u) { store4_partials(at + 8u, n0 + 8u, N, c[2]); store4_partials(at + 12u, n0 + 12u, N, c[3]); }
+  }
+  if (m0 + 1u < M) {
+    let at = base + (m0 + 1u) * N + n0;
+    store4_partials(at, n0, N, c[4]);
+    store4_partials(at + 4u, n0 + 4u, N, c[5]);
+    if (BLOCK_COLS > 8u) { store4_partials(at + 8u, n0 + 8u, N, c[6]); store4_partials(at + 12u, n0 + 12u, N, c[7]); }
+  }
+  if (m0 + 2u < M) {
+    let at = base + (m0 + 2u) * N + n0;
+    store4_partials(at, n0, N, c[8]);
+    store4_partials(at + 4u, n0 + 4u, N, c[9]);
+    if (BLOCK_COLS > 8u) { store4_partials(at + 8u, n0 + 8u, N, c[10]); store4_partials(at + 12u, n0 + 12u, N, c[11]); }
+  }
+  if (m0 + 3u < M) {
+    let at = base + (m0 + 3u) * N + n0;
+    store4_partials(at, n0, N, c[12]);
+    store4_partials(at + 4u, n0 + 4u, N, c[13]);
+    if (BLOCK_COLS > 8u) { store4_partials(at + 8u, n0 + 8u, N, c[14]); store4_partials(at + 12u, n0 + 12u, N, c[15]); }
+  }
+  if (m0 + 4u < M) {
+    let at = base + (m0 + 4u) * N + n0;
+    store4_partials(at, n0, N, c[16]);
+    store4_partials(at + 4u, n0 + 4u, N, c[17]);
+    if (BLOCK_COLS > 8u) { store4_partials(at + 8u, n0 + 8u, N, c[18]); store4_partials(at + 12u, n0 + 12u, N, c[19]); }
+  }
+  if (m0 + 5u < M) {
+    let at = base + (m0 + 5u) * N + n0;
+    store4_partials(at, n0, N, c[20]);
+    store4_partials(at + 4u, n0 + 4u, N, c[21]);
+    if (BLOCK_COLS > 8u) { store4_partials(at + 8u, n0 + 8u, N, c[22]); store4_partials(at + 12u, n0 + 12u, N, c[23]); }
+  }
+  if (m0 + 6u < M) {
+    let at = base + (m0 + 6u) * N + n0;
+    store4_partials(at, n0, N, c[24]);
+    store4_partials(at + 4u, n0 + 4u, N, c[25]);
+    if (BLOCK_COLS > 8u) { store4_partials(at + 8u, n0 + 8u, N, c[26]); store4_partials(at + 12u, n0 + 12u, N, c[27]); }
+  }
+  if (m0 + 7u < M) {
+    let at = base + (m0 + 7u) * N + n0;
+    store4_partials(at, n0, N, c[28]);
+    store4_partials(at + 4u, n0 + 4u, N, c[29]);
+    if (BLOCK_COLS > 8u) { store4_partials(at + 8u, n0 + 8u, N, c[30]); store4_partials(at + 12u, n0 + 12u, N, c[31]); }
   }
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
+fn dense_forward_blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  if (!block_in_grid(wid, nwg, lid)) { return; }
+  let place = block_place(wid, nwg, lid);
+  let K = params.in_features;
+  let N = params.out_features;
+  // A = inp (B, In): inp[m * In + k]; B = weight (In, Out): weight[k * Out + n].
+  let rows = clamped8(place.m0, params.batch - 1u);
+  let lane = lane_of(lid);
+  var c: CBlock;
+  for (var k0 = 0u; k0 < K; k0 += K_STEP) {
+    c = mac_step(c, load_a_inp(rows, k0, K, K, 1u), load_b_weight(k0, place.n0, K - 1u, N - 1u, N, 1u, lane));
+  }
+  store_block_out(c, place.m0, place.n0, params.batch, N, 0u);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn dense_backward_input_blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let batch = params.batch;
-  let in_features = params.in_features;
-  let out_features = params.out_features;
-  let origin = block_origin(wid, nwg, lid, in_features);
-  let m0 = origin.x;
-  let n0 = origin.y;
-  if (m0 >= batch) { return; }
-  // A = dout (B, Out): dout[m, k]; B = weightᵀ: weight[n, k]. Both run along K = Out.
-  let rows = clamped8(m0, batch - 1u);
-  let a_lo = rows[0] * out_features;
-  let a_hi = rows[1] * out_features;
-  let cols = clamped8(n0, in_features - 1u);
-  let b_lo = cols[0] * out_features;
-  let b_hi = cols[1] * out_features;
-  var acc: Acc;
-  var k = 0u;
-  for (; k + 2u <= out_features; k += 2u) {
-    acc = outer8(acc, dout_at(a_lo + k), dout_at(a_hi + k), weight_at(b_lo + k), weight_at(b_hi + k));
-    acc = outer8(acc, dout_at(a_lo + k + 1u), dout_at(a_hi + k + 1u), weight_at(b_lo + k + 1u), weight_at(b_hi + k + 1u));
+  if (!block_in_grid(wid, nwg, lid)) { return; }
+  let place = block_place(wid, nwg, lid);
+  let K = params.out_features;
+  let N = params.in_features;
+  // A = dout (B, Out): dout[m * Out + k]; B = weightᵀ: weight[n * Out + k].
+  let rows = clamped8(place.m0, params.batch - 1u);
+  let lane = lane_of(lid);
+  var c: CBlock;
+  for (var k0 = 0u; k0 < K; k0 += K_STEP) {
+    c = mac_step(c, load_a_dout(rows, k0, K, K, 1u), load_b_weight(k0, place.n0, K - 1u, N - 1u, 1u, K, lane));
   }
-  if (k < out_features) {
-    acc = outer8(acc, dout_at(a_lo + k), dout_at(a_hi + k), weight_at(b_lo + k), weight_at(b_hi + k));
-  }
-  store_dinp_row(m0, n0, acc[0], acc[1]);
-  store_dinp_row(m0 + 1u, n0, acc[2], acc[3]);
-  store_dinp_row(m0 + 2u, n0, acc[4], acc[5]);
-  store_dinp_row(m0 + 3u, n0, acc[6], acc[7]);
-  store_dinp_row(m0 + 4u, n0, acc[8], acc[9]);
-  store_dinp_row(m0 + 5u, n0, acc[10], acc[11]);
-  store_dinp_row(m0 + 6u, n0, acc[12], acc[13]);
-  store_dinp_row(m0 + 7u, n0, acc[14], acc[15]);
-}
-
-// Row m of one chunk's [dweight; dbias] partial sums (In+1 rows).
-fn store_partials_row(base: u32, m: u32, n0: u32, lo: vec4f, hi: vec4f) {
-  if (m > params.in_features) { return; }
-  let at = base + m * params.out_features + n0;
-  for (var j = 0u; j < 4u; j++) {
-    if (n0 + j < params.out_features) { partials[at + j] = lo[j]; }
-    if (n0 + 4u + j < params.out_features) { partials[at + 4u + j] = hi[j]; }
-  }
-}
-
-// One step over the batch (K) of the weight gradient: A's column k is inp's row k (ones for the bias row).
-fn weight_grad_step(acc: Acc, k: u32, rows: array<vec4u, 2>, cols: array<vec4u, 2>, one_lo: vec4<bool>, one_hi: vec4<bool>) -> Acc {
-  let a = k * params.in_features;
-  let d = k * params.out_features;
-  let a_lo = select(inp_at(rows[0] + a), vec4f(1.0), one_lo);
-  let a_hi = select(inp_at(rows[1] + a), vec4f(1.0), one_hi);
-  return outer8(acc, a_lo, a_hi, dout_at(cols[0] + d), dout_at(cols[1] + d));
+  store_block_dinp(c, place.m0, place.n0, params.batch, N, 0u);
 }
 
 // Pass 1 of the weight gradient, for batch chunk workgroup_id.z:
 // C = [inpᵀ; 1] (In+1, B) · dout (B, Out), A's last row all ones (dbias).
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn dense_backward_weight_blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let in_features = params.in_features;
-  let out_features = params.out_features;
-  let rows_c = in_features + 1u; // dweight rows, then the dbias row
-  let origin = block_origin(wid, nwg, lid, out_features);
-  let m0 = origin.x;
-  let n0 = origin.y;
-  if (m0 >= rows_c) { return; }
+  if (!block_in_grid(wid, nwg, lid)) { return; }
+  let place = block_place(wid, nwg, lid);
+  let In = params.in_features;
+  let N = params.out_features;
   let chunk = wid.z;
   let k_begin = chunk * params.batch_chunk;
   let k_end = min(k_begin + params.batch_chunk, params.batch);
-  // A[m, k] = inp[k, m] (m < In), 1 for m >= In.
-  let rows = clamped8(m0, in_features - 1u);
-  let one_lo = vec4u(m0) + vec4u(0u, 1u, 2u, 3u) >= vec4u(in_features);
-  let one_hi = vec4u(m0) + vec4u(4u, 5u, 6u, 7u) >= vec4u(in_features);
-  let cols = clamped8(n0, out_features - 1u);
-  var acc: Acc;
-  var k = k_begin;
-  for (; k + 2u <= k_end; k += 2u) {
-    acc = weight_grad_step(acc, k, rows, cols, one_lo, one_hi);
-    acc = weight_grad_step(acc, k + 1u, rows, cols, one_lo, one_hi);
+  // A[m, k] = inp[k * In + m] (m < In), 1 for m = In (the bias row); B = dout (B, Out): dout[k * Out + n].
+  let rows = clamped8(place.m0, In - 1u);
+  let one_lo = vec4u(place.m0) + vec4u(0u, 1u, 2u, 3u) >= vec4u(In);
+  let one_hi = vec4u(place.m0) + vec4u(4u, 5u, 6u, 7u) >= vec4u(In);
+  let lane = lane_of(lid);
+  var c: CBlock;
+  for (var k0 = k_begin; k0 < k_end; k0 += K_STEP) {
+    var a = load_a_inp(rows, k0, k_end, 1u, In);
+    let ones = ones_chunk(k0, k_end);
+    if (one_lo.x) { a[0] = ones[0]; a[1] = ones[1]; }
+    if (one_lo.y) { a[2] = ones[0]; a[3] = ones[1]; }
+    if (one_lo.z) { a[4] = ones[0]; a[5] = ones[1]; }
+    if (one_lo.w) { a[6] = ones[0]; a[7] = ones[1]; }
+    if (one_hi.x) { a[8] = ones[0]; a[9] = ones[1]; }
+    if (one_hi.y) { a[10] = ones[0]; a[11] = ones[1]; }
+    if (one_hi.z) { a[12] = ones[0]; a[13] = ones[1]; }
+    if (one_hi.w) { a[14] = ones[0]; a[15] = ones[1]; }
+    c = mac_step(c, a, load_b_dout(k0, place.n0, k_end - 1u, N - 1u, N, 1u, lane));
   }
-  if (k < k_end) { acc = weight_grad_step(acc, k, rows, cols, one_lo, one_hi); }
-  let base = chunk * rows_c * out_features;
-  store_partials_row(base, m0, n0, acc[0], acc[1]);
-  store_partials_row(base, m0 + 1u, n0, acc[2], acc[3]);
-  store_partials_row(base, m0 + 2u, n0, acc[4], acc[5]);
-  store_partials_row(base, m0 + 3u, n0, acc[6], acc[7]);
-  store_partials_row(base, m0 + 4u, n0, acc[8], acc[9]);
-  store_partials_row(base, m0 + 5u, n0, acc[10], acc[11]);
-  store_partials_row(base, m0 + 6u, n0, acc[12], acc[13]);
-  store_partials_row(base, m0 + 7u, n0, acc[14], acc[15]);
+  let base = chunk * (In + 1u) * N;
+  store_block_partials(c, place.m0, place.n0, In + 1u, N, base);
+}
+
+// The bias row's A values for steps k0..: 1 before k_end, 0 after.
+fn ones_chunk(k0: u32, k_end: u32) -> array<vec4f, 2> {
+  let k = vec4u(k0) + vec4u(0u, 1u, 2u, 3u);
+  return array<vec4f, 2>(select(vec4f(0.0), vec4f(1.0), k < vec4u(k_end)), select(vec4f(0.0), vec4f(1.0), k + 4u < vec4u(k_end)));
 }
 
 // ---------------------------------------------------------------------------

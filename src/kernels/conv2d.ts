@@ -77,26 +77,29 @@ export interface Conv2dBackwardOptions extends Conv2dOptions {
 const WINDOW_MAX_KERNEL = 5;
 /** Most output rows per tile (ROWS) and channels per invocation (CH_BLOCK) the WGSL unrolls. */
 const WINDOW_MAX_ROWS = 5;
-const WINDOW_MAX_CHANNELS = 8;
 const WINDOW_MAX_WEIGHT_CHANNELS = 4;
 /** Workgroup size of the window kernels: small, so that a few hundred invocations still spread over every core. */
 const WINDOW_WORKGROUP = 16;
 /**
- * Relative costs in the window kernels' block choice, per lane: a storage
- * load (a gather on a CPU adapter) against one multiply-add held in
- * registers, and a store.
+ * Costs in the window kernels' block choice, per SIMD group, in chained
+ * multiply-adds (measured on SwiftShader's JIT: a storage load with per-lane
+ * addresses is an emulated 4-lane gather; a store a 4-lane scatter; a
+ * broadcast a shuffle).
  */
-const LOAD_COST = 8;
-const STORE_COST = 8;
+const GATHER_COST = 25;
+const SCATTER_COST = 30;
+const BROADCAST_COST = 2;
 /**
- * Most vec4 accumulators per invocation in the forward and input-gradient
- * window kernels. Larger blocks load less per multiply-add but compile
- * superlinearly slower (SwiftShader: about 0.4 s at 5, 2 s at 20, 6 s at 40
- * accumulators on this machine), and every process pays that at start-up
- * (the CLI's evaluate and predict, each test file); 24 costs a few percent
- * of a training step against 40-48.
+ * Limits on one invocation's body, for compile time: SwiftShader's compile
+ * time grows with the multiply-adds per source channel and, faster, with the
+ * kernel weights live at once (25 per channel). Measured here: 2x8 tiles of
+ * 6 channels (2400 multiply-adds) 5 s, 4x8 of 3 channels (the same 2400)
+ * 2.2 s, 5x4 of 2 channels 1.3 s, for speed within a few percent of each
+ * other; every process pays this at start-up (the CLI's evaluate and predict,
+ * each test file, the page before training starts).
  */
-const MAX_ACCUMULATORS = 24;
+const MAX_BODY_MACS = 2400;
+const MAX_BLOCK_CHANNELS = 4;
 /** The weight gradient aims for about this many invocations (chunks x blocks). */
 const WINDOW_WEIGHT_INVOCATIONS = 384;
 
@@ -170,22 +173,25 @@ export interface WindowBlock {
 
 /**
  * Tile rows, columns and channels per invocation for a forward or
- * input-gradient window product: the choice with the least estimated work
- * over the whole dispatch (input-tile and kernel loads, multiply-adds
- * including the padding a partial tile computes, stores), with at most
- * MAX_ACCUMULATORS vec4 accumulators.
+ * input-gradient window product: the choice with the least estimated cost
+ * over the whole dispatch (tile gathers, kernel loads shared by the SIMD
+ * group, multiply-adds including the padding a partial tile computes,
+ * stores), within the compile-time limits above. `evenRows`: tiles of an
+ * even number of rows (a fused 2x2 pooling needs both rows of its windows).
  */
-export function windowBlock(g: Conv2dGeometry, p: WindowProduct): WindowBlock {
+export function windowBlock(g: Conv2dGeometry, p: WindowProduct, options: { evenRows?: boolean } = {}): WindowBlock {
   const taps = g.kernelH * g.kernelW;
-  let best: WindowBlock = { rows: 1, cols: 4, channels: 1 };
+  // Shared kernel loads: one gather per 4 tap slots (slot 5 kh + kw), a broadcast per tap.
+  const kernelCost = Math.ceil((5 * (g.kernelH - 1) + g.kernelW) / 4) * GATHER_COST + taps * BROADCAST_COST;
+  let best: WindowBlock = { rows: options.evenRows ? 2 : 1, cols: 4, channels: 1 };
   let bestCost = Infinity;
   for (const cols of [4, 8]) {
-    for (let rows = 1; rows <= WINDOW_MAX_ROWS; rows++) {
-      for (let channels = 1; channels <= Math.min(WINDOW_MAX_CHANNELS, p.dstChannels); channels++) {
-        if ((channels * rows * cols) / 4 > MAX_ACCUMULATORS) continue;
-        const invocations = g.batch * Math.ceil(p.dstHeight / rows) * Math.ceil(p.dstWidth / cols) * Math.ceil(p.dstChannels / channels);
-        const perSource = (rows + g.kernelH - 1) * (cols + 4) * LOAD_COST + channels * taps * LOAD_COST + channels * rows * cols * taps;
-        const cost = invocations * (p.srcChannels * perSource + channels * rows * cols * STORE_COST);
+    for (let rows = options.evenRows ? 2 : 1; rows <= WINDOW_MAX_ROWS; rows += options.evenRows ? 2 : 1) {
+      for (let channels = 1; channels <= Math.min(MAX_BLOCK_CHANNELS, p.dstChannels); channels++) {
+        if (channels * rows * cols * taps > MAX_BODY_MACS && !(rows === 1 && cols === 4 && channels === 1)) continue;
+        const invocations = laneBatch(g.batch) * Math.ceil(p.dstHeight / rows) * Math.ceil(p.dstWidth / cols) * Math.ceil(p.dstChannels / channels);
+        const perSource = (rows + g.kernelH - 1) * (cols + 4) * GATHER_COST + channels * kernelCost + channels * rows * cols * taps;
+        const cost = invocations * (p.srcChannels * perSource + channels * rows * cols * SCATTER_COST);
         if (cost < bestCost) {
           best = { rows, cols, channels };
           bestCost = cost;
@@ -391,7 +397,7 @@ export function conv2dFusesAvgPool(g: Conv2dGeometry, pool: Pool2dGeometry, vari
   const poolMatches =
     pool.windowH === 2 && pool.windowW === 2 && pool.strideH === 2 && pool.strideW === 2 &&
     pool.batch === g.batch && pool.channels === g.outChannels && pool.inHeight === g.outHeight && pool.inWidth === g.outWidth;
-  return poolMatches && usesWindowKernels(g, variant) && g.outHeight % 2 === 0 && g.outWidth % 2 === 0 && windowBlock(g, forwardProduct(g)).rows % 2 === 0;
+  return poolMatches && usesWindowKernels(g, variant) && g.outHeight % 2 === 0 && g.outWidth % 2 === 0;
 }
 
 /**
@@ -424,7 +430,8 @@ export async function conv2dForward(
   }
   if (usesWindowKernels(g, variant)) {
     const p = forwardProduct(g);
-    const b = opts?.windowBlock ?? windowBlock(g, p);
+    const b = opts?.windowBlock ?? windowBlock(g, p, { evenRows: Boolean(io.pooled) });
+    if (io.pooled && b.rows % 2 !== 0) throw new ShapeError(`${label}: a fused 2x2 pooling needs tiles of an even number of rows, got ${b.rows}`);
     const items = windowItems(g, p, b);
     const entry = io.pooled ? 'conv2d_forward_window_pooled' : 'conv2d_forward_window';
     const kernel = await cache.get(windowShaders.for(cache.device), entry, windowConstants(g, b, { ACTIVATION: ACTIVATION_CODES[activation], ...sharedWeights(cache.device) }));

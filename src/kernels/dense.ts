@@ -29,10 +29,10 @@ import { ShapeError } from '../geometry.ts';
 import type { ActivationKind } from '../reference/activation.ts';
 import { ACTIVATION_CODES } from './activation.ts';
 import { disposeDispatch, grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, requireElements, requireBackwardBuffers } from './kernel.ts';
-import { withActivations } from './sources.ts';
+import { lanePreludes, sharesLanes } from './sources.ts';
 import type { KernelVariant } from './variant.ts';
 
-const shader = withActivations('dense.wgsl', denseCode);
+const shaders = lanePreludes('dense.wgsl', denseCode);
 
 export interface DenseDims {
   batch: number;
@@ -64,9 +64,15 @@ export const WEIGHT_GRAD_BATCH_CHUNK = 256;
  * a time.
  */
 const WORKGROUP_SIZE = 16;
-/** Rows and columns of C per invocation: the blocked variant's 8x8 block, the tiled variant's 4x4. */
-const BLOCKED_BLOCK = 8;
+/** Rows of C per invocation in the blocked variant (its columns: blockedCols), and the tiled variant's 4x4 block. */
+const BLOCKED_ROWS = 8;
 const BLOCK = 4;
+
+/**
+ * Columns of C per blocked invocation: 16, which halves the loads of A per
+ * multiply-add against 8, unless C has at most 8 columns.
+ */
+export const blockedCols = (cols: number): number => (cols <= 8 ? 8 : 16);
 /** The tiled kernels' workgroup is TILE x TILE invocations, its tile of C (BLOCK TILE)². */
 const TILE = 16;
 
@@ -93,11 +99,19 @@ const sizes = (d: DenseDims) => ({
 
 const weightGradChunks = (d: DenseDims): number => Math.ceil(d.batch / WEIGHT_GRAD_BATCH_CHUNK);
 
-function denseUniforms(d: DenseDims): Record<string, number> {
+/** The blocked grid of a product C (rows x cols): row blocks rounded up to a multiple of 4 (a SIMD group's lanes share columns), column blocks. */
+function blockedGrid(rows: number, cols: number): { rowBlocks4: number; colBlocks: number } {
+  return { rowBlocks4: Math.ceil(Math.ceil(rows / BLOCKED_ROWS) / 4) * 4, colBlocks: Math.ceil(cols / blockedCols(cols)) };
+}
+
+function denseUniforms(d: DenseDims, product: { rows: number; cols: number }): Record<string, number> {
+  const grid = blockedGrid(product.rows, product.cols);
   return {
     batch: d.batch,
     in_features: d.inFeatures,
     out_features: d.outFeatures,
+    row_blocks4: grid.rowBlocks4,
+    col_blocks: grid.colBlocks,
     batch_chunk: WEIGHT_GRAD_BATCH_CHUNK,
     chunks: weightGradChunks(d),
   };
@@ -105,8 +119,9 @@ function denseUniforms(d: DenseDims): Record<string, number> {
 
 const describeDims = (d: DenseDims): string => `${d.batch}x${d.inFeatures} -> ${d.outFeatures}`;
 
-/** Override constants of a product entry point of the given variant. */
-const variantConstants = (variant: KernelVariant): Record<string, number> => (variant === 'tiled' ? { TILE } : { WORKGROUP_SIZE });
+/** Override constants of a product entry point of the given variant, for C with `cols` columns. */
+const variantConstants = (device: GPUDevice, variant: KernelVariant, cols: number): Record<string, number> =>
+  variant === 'tiled' ? { TILE } : { WORKGROUP_SIZE, BLOCK_COLS: blockedCols(cols), ...(sharesLanes(device) ? { SHARED_B: 1 } : {}) };
 
 /**
  * Workgroups for a product C (rows x cols), `depth` times over (the weight
@@ -115,7 +130,8 @@ const variantConstants = (variant: KernelVariant): Record<string, number> => (va
  */
 function productGrid(device: GPUDevice, variant: KernelVariant, rows: number, cols: number, depth = 1): [number, number, number] {
   if (variant === 'tiled') return [Math.ceil(cols / (BLOCK * TILE)), Math.ceil(rows / (BLOCK * TILE)), depth];
-  const [x, y] = grid1d(device, Math.ceil(rows / BLOCKED_BLOCK) * Math.ceil(cols / BLOCKED_BLOCK), WORKGROUP_SIZE);
+  const grid = blockedGrid(rows, cols);
+  const [x, y] = grid1d(device, grid.rowBlocks4 * grid.colBlocks, WORKGROUP_SIZE);
   return [x, y, depth];
 }
 
@@ -131,10 +147,10 @@ export async function denseForward(
   const n = sizes(d);
   for (const name of ['out', 'inp', 'weight', 'bias'] as const) requireElements('dense_forward', name, io[name], n[name]);
   const variant = opts?.variant ?? 'blocked';
-  const kernel = await cache.get(shader, `dense_forward_${variant}`, { ...variantConstants(variant), ACTIVATION: ACTIVATION_CODES[activation] });
+  const kernel = await cache.get(shaders.for(cache.device), `dense_forward_${variant}`, { ...variantConstants(cache.device, variant, d.outFeatures), ACTIVATION: ACTIVATION_CODES[activation] });
   return [
     makeDispatch(cache.device, kernel, {
-      uniforms: denseUniforms(d),
+      uniforms: denseUniforms(d, { rows: d.batch, cols: d.outFeatures }),
       buffers: { out: io.out, inp: io.inp, weight: io.weight, bias: io.bias },
       workgroups: productGrid(cache.device, variant, d.batch, d.outFeatures),
       label: `dense_forward[${variant}](${describeDims(d)}, ${activation})`,
@@ -159,12 +175,12 @@ async function weightGradDispatches(
     );
   }
   const [productKernel, reduceKernel] = await Promise.all([
-    cache.get(shader, `dense_backward_weight_${variant}`, variantConstants(variant)),
-    cache.get(shader, 'dense_backward_weight_reduce', { WORKGROUP_SIZE }),
+    cache.get(shaders.for(device), `dense_backward_weight_${variant}`, variantConstants(device, variant, d.outFeatures)),
+    cache.get(shaders.for(device), 'dense_backward_weight_reduce', { WORKGROUP_SIZE }),
   ]);
   const partials = device.createBuffer({ size: scratchBytes, usage: STORAGE(), label: `dense weight-gradient partials (${chunks} chunks)` });
   try {
-    const uniforms = denseUniforms(d);
+    const uniforms = denseUniforms(d, { rows: d.inFeatures + 1, cols: d.outFeatures });
     const first = makeDispatch(device, productKernel, {
       uniforms,
       buffers: { inp: io.inp, dout: io.dout, partials },
@@ -192,9 +208,9 @@ async function inputGradDispatch(
   variant: KernelVariant,
   below: ActivationKind,
 ): Promise<Dispatch> {
-  const kernel = await cache.get(shader, `dense_backward_input_${variant}`, { ...variantConstants(variant), ACTIVATION: ACTIVATION_CODES[below] });
+  const kernel = await cache.get(shaders.for(cache.device), `dense_backward_input_${variant}`, { ...variantConstants(cache.device, variant, d.inFeatures), ACTIVATION: ACTIVATION_CODES[below] });
   return makeDispatch(cache.device, kernel, {
-    uniforms: denseUniforms(d),
+    uniforms: denseUniforms(d, { rows: d.batch, cols: d.inFeatures }),
     buffers: { dinp: io.dinp, dout: io.dout, weight: io.weight, inp: io.inp },
     workgroups: productGrid(cache.device, variant, d.batch, d.inFeatures),
     label: `dense_backward_input[${variant}](${describeDims(d)}${below === 'linear' ? '' : `, then ${below}'`})`,

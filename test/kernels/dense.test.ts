@@ -5,6 +5,7 @@ import type { KernelVariant } from '../../src/kernels/variant.ts';
 import { activationBackward, activationForward, type ActivationKind } from '../../src/reference/activation.ts';
 import { denseBackward as refBackward, denseForward as refForward } from '../../src/reference/dense.ts';
 import { createRng, randomUniform } from '../../src/util/random.ts';
+import { requestGpu, type Gpu } from '../../src/gpu/device.ts';
 import { testGpu } from '../helpers/gpu.ts';
 import { expectParity, GpuScratch, printMeasured } from '../helpers/parity.ts';
 
@@ -32,6 +33,14 @@ const CASES: Case[] = [
 ];
 
 const VARIANTS: KernelVariant[] = ['blocked', 'tiled'];
+
+/** The blocked kernels share B's loads between a subgroup's lanes where the device allows; this device has no 'subgroups'. */
+let plainGpu: Promise<Gpu> | undefined;
+const gpuWithoutSubgroups = (): Promise<Gpu> => (plainGpu ??= requestGpu({ withoutFeatures: ['subgroups'], onError: (e) => { throw new Error(`uncaptured GPU error: ${e.message}`); } }));
+const RUNS: { label: string; variant: KernelVariant; gpu: () => Promise<Gpu> }[] = [
+  ...VARIANTS.map((variant) => ({ label: variant, variant, gpu: testGpu })),
+  { label: 'blocked, no subgroups', variant: 'blocked', gpu: gpuWithoutSubgroups },
+];
 
 interface Inputs {
   inp: Float32Array;
@@ -78,9 +87,9 @@ function reference(c: Case, x: Inputs) {
 describe('dense kernels match the CPU reference', () => {
   afterAll(() => printMeasured('dense parity'));
 
-  for (const variant of VARIANTS) {
-    it(`${variant}: forward (fused bias + activation), input, weight and bias gradients`, async () => {
-      const gpu = await testGpu();
+  for (const { label: runLabel, variant, gpu: getGpu } of RUNS) {
+    it(`${runLabel}: forward (fused bias + activation), input, weight and bias gradients`, async () => {
+      const gpu = await getGpu();
       const cache = new KernelCache(gpu.device);
       for (const [index, c] of CASES.entries()) {
         const seed = 2000 + index;
@@ -99,7 +108,7 @@ describe('dense kernels match the CPU reference', () => {
           const dbias = scratch.poisoned(outFeatures);
           await scratch.run(await denseForward(cache, c, c.activation, { out, inp, weight, bias }, { variant }));
           await scratch.run(await denseBackward(cache, c, { dinp, dweight, dbias, dout, inp, weight }, { variant }));
-          const label = (what: string): string => `${variant} ${what} ${c.name} ${batch}x${inFeatures}->${outFeatures} seed=${seed}`;
+          const label = (what: string): string => `${runLabel} ${what} ${c.name} ${batch}x${inFeatures}->${outFeatures} seed=${seed}`;
           expectParity(await scratch.read(out, batch * outFeatures), ref.out, label(`forward(${c.activation})`));
           expectParity(await scratch.read(dinp, batch * inFeatures), ref.dinp, label('dinp'));
           expectParity(await scratch.read(dweight, inFeatures * outFeatures), ref.dweight, label('dweight'));
