@@ -336,14 +336,16 @@ function flopsTable(f: ModelFlops): string {
 
 export function formatMarkdown(report: BenchReport): string {
   const out: string[] = [];
+  // 4-4: SwiftShader's SIMD groups, whose lanes the blocked kernels let share loads (src/kernels/sources.ts).
+  const subgroups = (a: AdapterReport | undefined): string => (a ? (a.subgroupSizes ? `${a.subgroupSizes.join('-')} lanes` : 'no') : 'n/a');
   const adapter = (a: AdapterReport | undefined): string => (a ? `${a.vendor}/${a.architecture} (${a.description})${a.isFallback ? ' [CPU fallback]' : ''}` : 'n/a');
   out.push(`# lenet-gpu benchmark, ${report.date}`);
   out.push(
     [
       `- commit ${report.git.commit ?? 'unknown'}`,
       `- machine: ${report.machine.cpus}-core ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, ${report.machine.platform}/${report.machine.arch}; load average at start ${report.machine.loadAverage.start.map((x) => x.toFixed(2)).join(' ')}, at end ${report.machine.loadAverage.end.map((x) => x.toFixed(2)).join(' ')}`,
-      `- Node ${report.versions.node}, webgpu (Dawn) ${report.versions.webgpu}; adapter ${adapter(report.node?.adapter)}; timestamp-query ${report.node ? (report.node.adapter.timestampQuery ? 'yes' : 'no') : 'n/a'}`,
-      `- browser ${report.browser?.version ?? 'not run'}; adapter ${adapter(report.browser?.adapter?.report)}; timestamp-query ${report.browser?.adapter ? (report.browser.adapter.report.timestampQuery ? 'yes' : 'no') : 'n/a'}`,
+      `- Node ${report.versions.node}, webgpu (Dawn) ${report.versions.webgpu}; adapter ${adapter(report.node?.adapter)}; timestamp-query ${report.node ? (report.node.adapter.timestampQuery ? 'yes' : 'no') : 'n/a'}; subgroups ${subgroups(report.node?.adapter)}`,
+      `- browser ${report.browser?.version ?? 'not run'}; adapter ${adapter(report.browser?.adapter?.report)}; timestamp-query ${report.browser?.adapter ? (report.browser.adapter.report.timestampQuery ? 'yes' : 'no') : 'n/a'}; subgroups ${subgroups(report.browser?.adapter?.report)}`,
       `- TF.js ${report.versions.tfjs}; model ${report.model.name}, ${report.model.paramCount.toLocaleString('en-US')} parameters; run took ${report.durationSeconds.toFixed(0)} s`,
     ].join('\n'),
   );

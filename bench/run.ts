@@ -256,7 +256,7 @@ async function main(argv: string[]): Promise<number> {
         browser.flags = session.flags;
         log(`[browser] ${session.version}, flags: ${session.flags.join(' ')}`);
         browser.adapter = await stage<AdapterStageResult>({ kind: 'adapter' }, 2);
-        if (browser.adapter) log(`[browser] adapter ${browser.adapter.report.vendor}/${browser.adapter.report.architecture}, timestamp-query: ${browser.adapter.report.timestampQuery ? 'yes' : 'no'}`);
+        if (browser.adapter) log(`[browser] adapter ${browser.adapter.report.vendor}/${browser.adapter.report.architecture}, timestamp-query: ${browser.adapter.report.timestampQuery ? 'yes' : 'no'}, subgroups: ${browser.adapter.report.subgroupSizes?.join('-') ?? 'no'}`);
       } catch (error) {
         fail('browser', error);
         await closeBrowser();
@@ -268,7 +268,7 @@ async function main(argv: string[]): Promise<number> {
     if (doNode) {
       try {
         nodeBench = await NodeBench.open({ needsData: !f.kernels, log });
-        log(`[node] Dawn: ${nodeBench.section.adapter.vendor}/${nodeBench.section.adapter.architecture}, timestamp-query: ${nodeBench.section.adapter.timestampQuery ? 'yes' : 'no'}`);
+        log(`[node] Dawn: ${nodeBench.section.adapter.vendor}/${nodeBench.section.adapter.architecture}, timestamp-query: ${nodeBench.section.adapter.timestampQuery ? 'yes' : 'no'}, subgroups: ${nodeBench.section.adapter.subgroupSizes?.join('-') ?? 'no'}`);
       } catch (error) {
         fail('node', error);
       }
