@@ -30,7 +30,7 @@ import { GpuLimitError } from '../gpu/errors.ts';
 import { pool2dGeometry, ShapeError, type Conv2dGeometry, type Pool2dGeometry } from '../geometry.ts';
 import type { ActivationKind } from '../reference/activation.ts';
 import { ACTIVATION_CODES } from './activation.ts';
-import { disposeDispatch, grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, requireElements, requireBackwardBuffers } from './kernel.ts';
+import { disposeDispatch, grid1d, makeDispatch, withBindingLengths, type BufferResource, type Dispatch, type KernelCache, type ShaderSource, requireElements, requireBackwardBuffers } from './kernel.ts';
 import { lanePreludes, sharesLanes, withActivations } from './sources.ts';
 import type { KernelVariant } from './variant.ts';
 
@@ -61,6 +61,8 @@ export interface Conv2dOptions {
   variant?: KernelVariant;
   /** The window kernels' block for the forward or input-gradient product, instead of windowBlock's choice (tuning, benchmarks). */
   windowBlock?: WindowBlock;
+  /** The window weight gradient's tile and channels, instead of windowWeightPlan's choice (tuning, benchmarks). */
+  windowWeightBlock?: WindowBlock;
 }
 
 export interface Conv2dBackwardOptions extends Conv2dOptions {
@@ -98,7 +100,7 @@ const BROADCAST_COST = 2;
  * other; every process pays this at start-up (the CLI's evaluate and predict,
  * each test file, the page before training starts).
  */
-const MAX_BODY_MACS = 2400;
+const MAX_BODY_MACS = 1200;
 const MAX_BLOCK_CHANNELS = 4;
 /** The weight gradient aims for about this many invocations (chunks x blocks). */
 const WINDOW_WEIGHT_INVOCATIONS = 384;
@@ -210,28 +212,36 @@ export interface WindowWeightPlan extends WindowBlock {
   partialsPerChunk: number;
 }
 
-export function windowWeightPlan(g: Conv2dGeometry): WindowWeightPlan {
+export function windowWeightPlan(g: Conv2dGeometry, block?: WindowBlock): WindowWeightPlan {
   const taps = g.kernelH * g.kernelW;
+  if (block) return { ...block, ...weightChunks(g, block) };
   // Rows: the least padding in the last tile row; columns: the least padding, then the wider.
   let rows = 1;
   for (let r = 2; r <= WINDOW_MAX_ROWS; r++) {
     if (Math.ceil(g.outHeight / r) * r - g.outHeight <= Math.ceil(g.outHeight / rows) * rows - g.outHeight) rows = r;
   }
   const cols = Math.ceil(g.outWidth / 8) * 8 - g.outWidth <= Math.ceil(g.outWidth / 4) * 4 - g.outWidth ? 8 : 4;
-  // Channels: the fewest blocks, then the least padding in the last one.
+  // Channels: the fewest blocks, then the least padding in the last one, within the body's compile-time limit
+  // (measured: 5x4 tiles of 2 channels as fast as 4 channels, compiled in a quarter of the time).
   let channels = 1;
-  for (let c = 2; c <= Math.min(WINDOW_MAX_WEIGHT_CHANNELS, g.outChannels); c++) {
+  const maxChannels = Math.max(1, Math.min(WINDOW_MAX_WEIGHT_CHANNELS, g.outChannels, Math.floor(MAX_BODY_MACS / (rows * cols * taps))));
+  for (let c = 2; c <= maxChannels; c++) {
     const blocks = Math.ceil(g.outChannels / c);
     const best = Math.ceil(g.outChannels / channels);
     if (blocks < best || (blocks === best && blocks * c < best * channels)) channels = c;
   }
-  const blocks = Math.ceil(g.outChannels / channels) * g.inChannels;
-  const tileRows = g.batch * Math.ceil(g.outHeight / rows);
-  const partialsPerChunk = g.outChannels * g.inChannels * taps + g.outChannels;
+  return { rows, cols, channels, ...weightChunks(g, { rows, cols, channels }) };
+}
+
+/** The weight gradient's split over chunks of tile rows, for a tile and channel block. */
+function weightChunks(g: Conv2dGeometry, b: WindowBlock): { chunkRows: number; chunks: number; partialsPerChunk: number } {
+  const blocks = Math.ceil(g.outChannels / b.channels) * g.inChannels;
+  const tileRows = g.batch * Math.ceil(g.outHeight / b.rows);
+  const partialsPerChunk = g.outChannels * g.inChannels * g.kernelH * g.kernelW + g.outChannels;
   const byScratch = Math.max(1, Math.floor(SPLIT_K_MAX_SCRATCH_BYTES / (4 * partialsPerChunk)));
   const target = Math.max(1, Math.min(Math.ceil(WINDOW_WEIGHT_INVOCATIONS / blocks), tileRows, byScratch));
   const chunkRows = Math.ceil(tileRows / target);
-  return { rows, cols, channels, chunkRows, chunks: Math.ceil(tileRows / chunkRows), partialsPerChunk };
+  return { chunkRows, chunks: Math.ceil(tileRows / chunkRows), partialsPerChunk };
 }
 
 function windowUniforms(g: Conv2dGeometry, p: WindowProduct, b: WindowBlock, workItems: number, chunkRows = 1, chunks = 1): Record<string, number> {
@@ -262,6 +272,9 @@ export function windowPlans(g: Conv2dGeometry): { forward: WindowBlock; inputGra
 }
 
 /** Invocations of a forward or input-gradient window product. */
+/** The window shader for this device with fixed-length storage arrays for these bindings (kernel.ts withBindingLengths). */
+const fixed = (shader: ShaderSource, buffers: Record<string, BufferResource | undefined>): ShaderSource => withBindingLengths(shader, buffers);
+
 /** SHARED_WEIGHTS where the SIMD group can share its kernel loads (sources.ts sharesLanes). */
 const sharedWeights = (device: GPUDevice): Record<string, number> => (sharesLanes(device) ? { SHARED_WEIGHTS: 1 } : {});
 
@@ -315,9 +328,9 @@ export interface SplitK {
 }
 
 /** Chunks for the weight gradient: from the work per chunk, never empty, scratch bounded. */
-export function conv2dSplitK(g: Conv2dGeometry, variant: KernelVariant = 'blocked'): SplitK {
+export function conv2dSplitK(g: Conv2dGeometry, variant: KernelVariant = 'blocked', windowWeightBlock?: WindowBlock): SplitK {
   if (usesWindowKernels(g, variant)) {
-    const w = windowWeightPlan(g);
+    const w = windowWeightPlan(g, windowWeightBlock);
     return { chunks: w.chunks, rows: g.batch * Math.ceil(g.outHeight / w.rows), rowsPerChunk: w.chunkRows, partialsPerChunk: w.partialsPerChunk };
   }
   const taps = g.inChannels * g.kernelH * g.kernelW;
@@ -434,12 +447,13 @@ export async function conv2dForward(
     if (io.pooled && b.rows % 2 !== 0) throw new ShapeError(`${label}: a fused 2x2 pooling needs tiles of an even number of rows, got ${b.rows}`);
     const items = windowItems(g, p, b);
     const entry = io.pooled ? 'conv2d_forward_window_pooled' : 'conv2d_forward_window';
-    const kernel = await cache.get(windowShaders.for(cache.device), entry, windowConstants(g, b, { ACTIVATION: ACTIVATION_CODES[activation], ...sharedWeights(cache.device) }));
     // The window body reads its source through `dout` too (the input gradient's source): bound to inp, read only.
+    const bound = io.pooled ? { ...buffers, dout: io.inp, pooled: io.pooled } : { ...buffers, dout: io.inp };
+    const kernel = await cache.get(fixed(windowShaders.for(cache.device), bound), entry, windowConstants(g, b, { ACTIVATION: ACTIVATION_CODES[activation], ...sharedWeights(cache.device) }));
     return [
       makeDispatch(cache.device, kernel, {
         uniforms: windowUniforms(g, p, b, items),
-        buffers: io.pooled ? { ...buffers, dout: io.inp, pooled: io.pooled } : { ...buffers, dout: io.inp },
+        buffers: bound,
         workgroups: grid1d(cache.device, items, WINDOW_WORKGROUP),
         label: `conv2d_forward[blocked](${describeGeometry(g)}, ${activation}, window ${b.rows}x${b.cols}x${b.channels}${io.pooled ? ', then avg-pool 2x2' : ''})`,
       }),
@@ -458,8 +472,9 @@ async function weightGradDispatches(
   g: Conv2dGeometry,
   io: { dweight: BufferResource; dbias: BufferResource; inp: BufferResource } & WeightGradSource,
   variant: KernelVariant,
+  windowWeightBlock?: WindowBlock,
 ): Promise<Dispatch[]> {
-  const split = conv2dSplitK(g, variant);
+  const split = conv2dSplitK(g, variant, windowWeightBlock);
   const taps = g.inChannels * g.kernelH * g.kernelW;
   const scratchBytes = split.chunks * split.partialsPerChunk * 4;
   const partials = cache.device.createBuffer({ size: scratchBytes, usage: STORAGE(), label: `conv2d split-K partials (${split.chunks} chunks)` });
@@ -467,12 +482,13 @@ async function weightGradDispatches(
     const geometry = describeGeometry(g);
     let first: Dispatch;
     if ('through' in io) {
-      const w = windowWeightPlan(g);
+      const w = windowWeightPlan(g, windowWeightBlock);
       const items = split.chunks * Math.ceil(g.outChannels / w.channels) * g.inChannels;
-      const kernel = await cache.get(windowShaders.for(cache.device), 'conv2d_backward_weight_window_pooled', windowConstants(g, w, { ACTIVATION: ACTIVATION_CODES[io.through.activation] }));
+      const bound = { inp: io.inp, dpool: io.through.dpool, fwd_out: io.through.out, partials };
+      const kernel = await cache.get(fixed(windowShaders.for(cache.device), bound), 'conv2d_backward_weight_window_pooled', windowConstants(g, w, { ACTIVATION: ACTIVATION_CODES[io.through.activation] }));
       first = makeDispatch(cache.device, kernel, {
         uniforms: windowUniforms(g, forwardProduct(g), w, items, w.chunkRows, w.chunks),
-        buffers: { inp: io.inp, dpool: io.through.dpool, fwd_out: io.through.out, partials },
+        buffers: bound,
         workgroups: grid1d(cache.device, items, WINDOW_WORKGROUP),
         label: `conv2d_backward_weight[blocked](${geometry}, ${split.chunks} chunks, window ${w.rows}x${w.cols}x${w.channels}, through avg-pool 2x2 and ${io.through.activation}')`,
       });
@@ -486,12 +502,13 @@ async function weightGradDispatches(
         label: `conv2d_backward_weight[tiled](${geometry}, ${split.chunks} chunks)`,
       });
     } else if (usesWindowKernels(g, variant)) {
-      const w = windowWeightPlan(g);
+      const w = windowWeightPlan(g, windowWeightBlock);
       const items = split.chunks * Math.ceil(g.outChannels / w.channels) * g.inChannels;
-      const kernel = await cache.get(windowShaders.for(cache.device), 'conv2d_backward_weight_window', windowConstants(g, w));
+      const bound = { dout: io.dout, inp: io.inp, partials };
+      const kernel = await cache.get(fixed(windowShaders.for(cache.device), bound), 'conv2d_backward_weight_window', windowConstants(g, w));
       first = makeDispatch(cache.device, kernel, {
         uniforms: windowUniforms(g, forwardProduct(g), w, items, w.chunkRows, w.chunks),
-        buffers: { dout: io.dout, inp: io.inp, partials },
+        buffers: bound,
         workgroups: grid1d(cache.device, items, WINDOW_WORKGROUP),
         label: `conv2d_backward_weight[blocked](${geometry}, ${split.chunks} chunks, window ${w.rows}x${w.cols}x${w.channels})`,
       });
@@ -542,7 +559,7 @@ async function inputGradDispatch(
     const p = inputGradProduct(g);
     const b = block ?? windowBlock(g, p);
     const items = windowItems(g, p, b);
-    const kernel = await cache.get(windowShaders.for(cache.device), 'conv2d_backward_input_window', windowConstants(g, b, { ACTIVATION, FLIP: 1, ...sharedWeights(cache.device) }));
+    const kernel = await cache.get(fixed(windowShaders.for(cache.device), buffers), 'conv2d_backward_input_window', windowConstants(g, b, { ACTIVATION, FLIP: 1, ...sharedWeights(cache.device) }));
     return makeDispatch(cache.device, kernel, {
       uniforms: windowUniforms(g, p, b, items),
       buffers,
@@ -596,7 +613,7 @@ export async function conv2dBackwardThroughAvgPool(
   requireElements(op, 'dpool', io.dpool, n.out / 4);
   requireElements(op, 'out', io.out, n.out);
   requireElements(op, 'inp', io.inp, n.inp);
-  return weightGradDispatches(cache, g, { dweight: io.dweight, dbias: io.dbias, inp: io.inp, through: { dpool: io.dpool, out: io.out, activation } }, variant);
+  return weightGradDispatches(cache, g, { dweight: io.dweight, dbias: io.dbias, inp: io.inp, through: { dpool: io.dpool, out: io.out, activation } }, variant, opts?.windowWeightBlock);
 }
 
 /**
@@ -616,7 +633,7 @@ export async function conv2dBackward(
   const n = sizes(g);
   requireBackwardBuffers('conv2d_backward', io, n);
   const variant = opts?.variant ?? 'blocked';
-  const dispatches = await weightGradDispatches(cache, g, { dweight: io.dweight, dbias: io.dbias, inp: io.inp, dout: io.dout }, variant);
+  const dispatches = await weightGradDispatches(cache, g, { dweight: io.dweight, dbias: io.dbias, inp: io.inp, dout: io.dout }, variant, opts?.windowWeightBlock);
   if (io.dinp) {
     try {
       dispatches.push(await inputGradDispatch(cache, g, { dinp: io.dinp, dout: io.dout, weight: io.weight, inp: io.inp }, variant, opts?.belowActivation ?? 'linear', opts?.windowBlock));

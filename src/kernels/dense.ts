@@ -28,7 +28,7 @@ import { GpuLimitError } from '../gpu/errors.ts';
 import { ShapeError } from '../geometry.ts';
 import type { ActivationKind } from '../reference/activation.ts';
 import { ACTIVATION_CODES } from './activation.ts';
-import { disposeDispatch, grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, requireElements, requireBackwardBuffers } from './kernel.ts';
+import { disposeDispatch, grid1d, makeDispatch, withBindingLengths, type BufferResource, type Dispatch, type KernelCache, requireElements, requireBackwardBuffers } from './kernel.ts';
 import { lanePreludes, sharesLanes } from './sources.ts';
 import type { KernelVariant } from './variant.ts';
 
@@ -42,6 +42,8 @@ export interface DenseDims {
 
 export interface DenseOptions {
   variant?: KernelVariant;
+  /** The blocked kernels' columns per block (8, 16) and K steps per iteration (4, 8), instead of the rule's (tuning, benchmarks). */
+  blocked?: { cols?: number; kStep?: number };
 }
 
 export interface DenseBackwardOptions extends DenseOptions {
@@ -69,10 +71,15 @@ const BLOCKED_ROWS = 8;
 const BLOCK = 4;
 
 /**
- * Columns of C per blocked invocation: 16, which halves the loads of A per
- * multiply-add against 8, unless C has at most 8 columns.
+ * Columns of C per blocked invocation, and K steps per iteration (each
+ * element's chain length). Measured on SwiftShader, forward plus backward of
+ * 64x400->120, 64x120->84 and 256x784->512: 8 columns and 4 steps were the
+ * fastest of {8, 16} x {4, 8} at every shape (the smaller body runs more
+ * invocations in parallel and stays in cache) and compile fastest (0.35 s
+ * a pipeline against 1.5 s for 16 x 8).
  */
-export const blockedCols = (cols: number): number => (cols <= 8 ? 8 : 16);
+export const blockedCols = (_cols: number): number => 8;
+const BLOCKED_K_STEP = 4;
 /** The tiled kernels' workgroup is TILE x TILE invocations, its tile of C (BLOCK TILE)². */
 const TILE = 16;
 
@@ -120,8 +127,10 @@ function denseUniforms(d: DenseDims, product: { rows: number; cols: number }): R
 const describeDims = (d: DenseDims): string => `${d.batch}x${d.inFeatures} -> ${d.outFeatures}`;
 
 /** Override constants of a product entry point of the given variant, for C with `cols` columns. */
-const variantConstants = (device: GPUDevice, variant: KernelVariant, cols: number): Record<string, number> =>
-  variant === 'tiled' ? { TILE } : { WORKGROUP_SIZE, BLOCK_COLS: blockedCols(cols), ...(sharesLanes(device) ? { SHARED_B: 1 } : {}) };
+const variantConstants = (device: GPUDevice, variant: KernelVariant, cols: number, opts?: DenseOptions): Record<string, number> =>
+  variant === 'tiled'
+    ? { TILE }
+    : { WORKGROUP_SIZE, BLOCK_COLS: opts?.blocked?.cols ?? blockedCols(cols), K_STEP: opts?.blocked?.kStep ?? BLOCKED_K_STEP, ...(sharesLanes(device) ? { SHARED_B: 1 } : {}) };
 
 /**
  * Workgroups for a product C (rows x cols), `depth` times over (the weight
@@ -147,11 +156,12 @@ export async function denseForward(
   const n = sizes(d);
   for (const name of ['out', 'inp', 'weight', 'bias'] as const) requireElements('dense_forward', name, io[name], n[name]);
   const variant = opts?.variant ?? 'blocked';
-  const kernel = await cache.get(shaders.for(cache.device), `dense_forward_${variant}`, { ...variantConstants(cache.device, variant, d.outFeatures), ACTIVATION: ACTIVATION_CODES[activation] });
+  const buffers = { out: io.out, inp: io.inp, weight: io.weight, bias: io.bias };
+  const kernel = await cache.get(withBindingLengths(shaders.for(cache.device), buffers), `dense_forward_${variant}`, { ...variantConstants(cache.device, variant, d.outFeatures, opts), ACTIVATION: ACTIVATION_CODES[activation] });
   return [
     makeDispatch(cache.device, kernel, {
       uniforms: denseUniforms(d, { rows: d.batch, cols: d.outFeatures }),
-      buffers: { out: io.out, inp: io.inp, weight: io.weight, bias: io.bias },
+      buffers,
       workgroups: productGrid(cache.device, variant, d.batch, d.outFeatures),
       label: `dense_forward[${variant}](${describeDims(d)}, ${activation})`,
     }),
@@ -164,6 +174,7 @@ async function weightGradDispatches(
   d: DenseDims,
   io: { dweight: BufferResource; dbias: BufferResource; dout: BufferResource; inp: BufferResource },
   variant: KernelVariant,
+  opts?: DenseOptions,
 ): Promise<Dispatch[]> {
   const { device } = cache;
   const chunks = weightGradChunks(d);
@@ -174,16 +185,17 @@ async function weightGradDispatches(
       `dense_backward(${describeDims(d)}): the weight-gradient scratch needs ${scratchBytes} bytes, over this adapter's maxStorageBufferBindingSize (${device.limits.maxStorageBufferBindingSize}); use a smaller batch`,
     );
   }
-  const [productKernel, reduceKernel] = await Promise.all([
-    cache.get(shaders.for(device), `dense_backward_weight_${variant}`, variantConstants(device, variant, d.outFeatures)),
-    cache.get(shaders.for(device), 'dense_backward_weight_reduce', { WORKGROUP_SIZE }),
-  ]);
   const partials = device.createBuffer({ size: scratchBytes, usage: STORAGE(), label: `dense weight-gradient partials (${chunks} chunks)` });
   try {
+    const bound = { inp: io.inp, dout: io.dout, partials };
+    const [productKernel, reduceKernel] = await Promise.all([
+      cache.get(withBindingLengths(shaders.for(device), bound), `dense_backward_weight_${variant}`, variantConstants(device, variant, d.outFeatures, opts)),
+      cache.get(shaders.for(device), 'dense_backward_weight_reduce', { WORKGROUP_SIZE }),
+    ]);
     const uniforms = denseUniforms(d, { rows: d.inFeatures + 1, cols: d.outFeatures });
     const first = makeDispatch(device, productKernel, {
       uniforms,
-      buffers: { inp: io.inp, dout: io.dout, partials },
+      buffers: bound,
       workgroups: productGrid(device, variant, d.inFeatures + 1, d.outFeatures, chunks),
       label: `dense_backward_weight[${variant}](${describeDims(d)}, ${chunks} chunks)`,
     });
@@ -207,11 +219,13 @@ async function inputGradDispatch(
   io: { dinp: BufferResource; dout: BufferResource; weight: BufferResource; inp: BufferResource },
   variant: KernelVariant,
   below: ActivationKind,
+  opts?: DenseOptions,
 ): Promise<Dispatch> {
-  const kernel = await cache.get(shaders.for(cache.device), `dense_backward_input_${variant}`, { ...variantConstants(cache.device, variant, d.inFeatures), ACTIVATION: ACTIVATION_CODES[below] });
+  const buffers = { dinp: io.dinp, dout: io.dout, weight: io.weight, inp: io.inp };
+  const kernel = await cache.get(withBindingLengths(shaders.for(cache.device), buffers), `dense_backward_input_${variant}`, { ...variantConstants(cache.device, variant, d.inFeatures, opts), ACTIVATION: ACTIVATION_CODES[below] });
   return makeDispatch(cache.device, kernel, {
     uniforms: denseUniforms(d, { rows: d.batch, cols: d.inFeatures }),
-    buffers: { dinp: io.dinp, dout: io.dout, weight: io.weight, inp: io.inp },
+    buffers,
     workgroups: productGrid(cache.device, variant, d.batch, d.inFeatures),
     label: `dense_backward_input[${variant}](${describeDims(d)}${below === 'linear' ? '' : `, then ${below}'`})`,
   });
@@ -234,10 +248,10 @@ export async function denseBackward(
   const n = sizes(d);
   requireBackwardBuffers('dense_backward', io, n);
   const variant = opts?.variant ?? 'blocked';
-  const dispatches = await weightGradDispatches(cache, d, io, variant);
+  const dispatches = await weightGradDispatches(cache, d, io, variant, opts);
   if (io.dinp) {
     try {
-      dispatches.push(await inputGradDispatch(cache, d, { dinp: io.dinp, dout: io.dout, weight: io.weight, inp: io.inp }, variant, opts?.belowActivation ?? 'linear'));
+      dispatches.push(await inputGradDispatch(cache, d, { dinp: io.dinp, dout: io.dout, weight: io.weight, inp: io.inp }, variant, opts?.belowActivation ?? 'linear', opts));
     } catch (error) {
       dispatches.forEach(disposeDispatch);
       throw error;

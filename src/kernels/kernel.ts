@@ -20,6 +20,8 @@ export interface ShaderSource {
   /** File name under shaders/, for messages. */
   name: string;
   code: string;
+  /** Where a variant of a shader only fixes array lengths (withBindingLengths): the code to reflect bindings from, parsed once. */
+  reflectFrom?: string;
 }
 
 export interface Kernel {
@@ -76,7 +78,7 @@ export class KernelCache {
   }
 
   private async build(shader: ShaderSource, entryPoint: string, constants: Record<string, number>): Promise<Kernel> {
-    const reflection = reflectEntry(shader.name, shader.code, entryPoint);
+    const reflection = reflectEntry(shader.name, shader.reflectFrom ?? shader.code, entryPoint);
     const module = await this.module(shader);
     const label = `${shader.name}:${entryPoint}`;
     const t0 = performance.now();
@@ -215,7 +217,7 @@ export function encodeDispatches(pass: GPUComputePassEncoder, dispatches: readon
 export function createUniformBuffer(device: GPUDevice, kernel: Kernel, values: Record<string, number>): GPUBuffer {
   const binding = kernel.reflection.bindings.find((b) => b.kind === 'uniform');
   if (!binding?.structName) throw new Error(`${kernel.label} has no uniform binding`);
-  const layout = uniformLayout(kernel.shader.name, kernel.shader.code, binding.structName);
+  const layout = uniformLayout(kernel.shader.name, kernel.shader.reflectFrom ?? kernel.shader.code, binding.structName);
   return createBufferFrom(device, new Uint8Array(packUniform(layout, values)), GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `${kernel.label} uniforms`);
 }
 
@@ -234,3 +236,28 @@ export function grid1d(device: GPUDevice, invocations: number, workgroupSize: nu
 }
 
 export { GpuValidationError };
+
+const ELEMENT_BYTES: Record<string, number> = { f32: 4, i32: 4, u32: 4, vec2f: 8, vec4f: 16, 'vec4<f32>': 16 };
+
+/**
+ * The shader with its runtime-sized storage arrays given fixed lengths, those
+ * of the buffers about to be bound (`array<f32>` becomes `array<f32, N>`,
+ * N = the binding's bytes / element size). Why: for a runtime-sized array the
+ * robustness transform clamps every index to arrayLength(), which
+ * SwiftShader computes per access with four integer divisions; against a
+ * fixed length the clamp is a compare with a constant. The name carries the
+ * lengths, so each set compiles its own module.
+ */
+export function withBindingLengths(shader: ShaderSource, buffers: Record<string, BufferResource | undefined>): ShaderSource {
+  const lengths: string[] = [];
+  const code = shader.code.replace(/(var<storage,\s*read(?:_write)?>\s+)(\w+)(\s*:\s*array<)([\w<>]+)>;/g, (whole, decl: string, name: string, arr: string, type: string) => {
+    const resource = buffers[name];
+    const bytes = ELEMENT_BYTES[type];
+    if (!resource || !bytes) return whole;
+    const n = Math.floor(bindingSize(resource) / bytes);
+    if (n < 1) return whole;
+    lengths.push(`${name}=${n}`);
+    return `${decl}${name}${arr}${type}, ${n}>;`;
+  });
+  return lengths.length === 0 ? shader : { name: `${shader.name}[${lengths.join(',')}]`, code, reflectFrom: shader.reflectFrom ?? shader.code };
+}
