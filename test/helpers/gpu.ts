@@ -20,3 +20,19 @@ export function testGpu(): Promise<Gpu> {
   });
   return shared;
 }
+
+let withoutSubgroups: Promise<Gpu> | undefined;
+
+/**
+ * A second device on the same adapter without the 'subgroups' feature: the
+ * blocked kernels' path for devices whose lanes cannot share loads.
+ */
+export function testGpuWithoutSubgroups(): Promise<Gpu> {
+  withoutSubgroups ??= requestGpu({
+    withoutFeatures: ['subgroups'],
+    onError: (error) => {
+      throw new Error(`uncaptured GPU error during a test (device without subgroups): ${error.message}`);
+    },
+  });
+  return withoutSubgroups;
+}

@@ -7,9 +7,9 @@ import { activationBackward, activationForward, type ActivationKind } from '../.
 import { conv2dBackward as refBackward, conv2dForward as refForward } from '../../src/reference/conv2d.ts';
 import { avgPoolBackward, avgPoolForward } from '../../src/reference/pool.ts';
 import { createRng, randomUniform } from '../../src/util/random.ts';
-import { requestGpu, type Gpu } from '../../src/gpu/device.ts';
+import type { Gpu } from '../../src/gpu/device.ts';
 import { sharesLanes } from '../../src/kernels/sources.ts';
-import { testGpu } from '../helpers/gpu.ts';
+import { testGpu, testGpuWithoutSubgroups } from '../helpers/gpu.ts';
 import { expectParity, GpuScratch, printMeasured } from '../helpers/parity.ts';
 
 const VARIANTS: KernelVariant[] = ['blocked', 'tiled'];
@@ -98,13 +98,11 @@ const bitsEqual = (a: Float32Array, b: Float32Array): boolean =>
  * lanes of a subgroup where the device allows (SHARED_WEIGHTS); this second
  * device has no 'subgroups', so the same cases also cover the path without.
  */
-let plainGpu: Promise<Gpu> | undefined;
 const NO_SUBGROUP_CASES = ['conv1 1->6 5x5 same 28x28 b64', 'conv2 6->16 5x5 valid 14x14 b64', 'v-conv1 1->6 2x2 valid 28x28 b64', 'conv1 1->6 5x5 same 28x28 b1', 'odd 5->7 3x3 same 7x9 b3', 'even 4x4 same 3->5 9x7 b2'];
-const gpuWithoutSubgroups = (): Promise<Gpu> => (plainGpu ??= requestGpu({ withoutFeatures: ['subgroups'], onError: (e) => { throw new Error(`uncaptured GPU error: ${e.message}`); } }));
 const RUNS: { label: string; variant: KernelVariant; gpu: () => Promise<Gpu>; cases: (c: Case) => boolean }[] = [
   ...VARIANTS.map((variant) => ({ label: variant, variant, gpu: testGpu, cases: () => true })),
   // Shapes the window kernels take: LeNet-5's, a 2x2 and a 4x4 kernel (the statement-chain path), odd sizes, batch 1.
-  { label: 'blocked, no subgroups', variant: 'blocked', gpu: gpuWithoutSubgroups, cases: (c) => NO_SUBGROUP_CASES.includes(c.name) },
+  { label: 'blocked, no subgroups', variant: 'blocked', gpu: testGpuWithoutSubgroups, cases: (c) => NO_SUBGROUP_CASES.includes(c.name) },
 ];
 
 describe('conv2d kernels match the CPU reference', () => {
@@ -117,7 +115,7 @@ describe('conv2d kernels match the CPU reference', () => {
     const gpu = await testGpu();
     // SwiftShader (the CI adapter) reports 4-lane subgroups; a hardware GPU reports others and takes the plain path.
     expect(sharesLanes(gpu.device)).toBe(gpu.report.subgroupSizes?.[0] === 4 && gpu.report.subgroupSizes?.[1] === 4);
-    expect(sharesLanes((await gpuWithoutSubgroups()).device)).toBe(false);
+    expect(sharesLanes((await testGpuWithoutSubgroups()).device)).toBe(false);
   });
 
   for (const run of RUNS) {

@@ -5,8 +5,8 @@ import type { KernelVariant } from '../../src/kernels/variant.ts';
 import { activationBackward, activationForward, type ActivationKind } from '../../src/reference/activation.ts';
 import { denseBackward as refBackward, denseForward as refForward } from '../../src/reference/dense.ts';
 import { createRng, randomUniform } from '../../src/util/random.ts';
-import { requestGpu, type Gpu } from '../../src/gpu/device.ts';
-import { testGpu } from '../helpers/gpu.ts';
+import type { Gpu } from '../../src/gpu/device.ts';
+import { testGpu, testGpuWithoutSubgroups } from '../helpers/gpu.ts';
 import { expectParity, GpuScratch, printMeasured } from '../helpers/parity.ts';
 
 interface Case extends DenseDims {
@@ -35,11 +35,9 @@ const CASES: Case[] = [
 const VARIANTS: KernelVariant[] = ['blocked', 'tiled'];
 
 /** The blocked kernels share B's loads between a subgroup's lanes where the device allows; this device has no 'subgroups'. */
-let plainGpu: Promise<Gpu> | undefined;
-const gpuWithoutSubgroups = (): Promise<Gpu> => (plainGpu ??= requestGpu({ withoutFeatures: ['subgroups'], onError: (e) => { throw new Error(`uncaptured GPU error: ${e.message}`); } }));
 const RUNS: { label: string; variant: KernelVariant; gpu: () => Promise<Gpu> }[] = [
   ...VARIANTS.map((variant) => ({ label: variant, variant, gpu: testGpu })),
-  { label: 'blocked, no subgroups', variant: 'blocked', gpu: gpuWithoutSubgroups },
+  { label: 'blocked, no subgroups', variant: 'blocked', gpu: testGpuWithoutSubgroups },
 ];
 
 interface Inputs {
