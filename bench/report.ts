@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { AdapterReport } from '../src/gpu/device.ts';
+import { formatSubgroups, type AdapterReport } from '../src/gpu/device.ts';
 import type { ModelFlops } from '../src/bench/flops.ts';
 import type { KernelCaseResult, MatmulCeiling } from '../src/bench/kernels.ts';
 import type { KernelTime } from '../src/bench/kernel-profile.ts';
@@ -337,7 +337,7 @@ function flopsTable(f: ModelFlops): string {
 export function formatMarkdown(report: BenchReport): string {
   const out: string[] = [];
   // 4-4: SwiftShader's SIMD groups, whose lanes the blocked kernels let share loads (src/kernels/sources.ts).
-  const subgroups = (a: AdapterReport | undefined): string => (a ? (a.subgroupSizes ? `${a.subgroupSizes.join('-')} lanes` : 'no') : 'n/a');
+  const subgroups = (a: AdapterReport | undefined): string => (a ? formatSubgroups(a) : 'n/a');
   const adapter = (a: AdapterReport | undefined): string => (a ? `${a.vendor}/${a.architecture} (${a.description})${a.isFallback ? ' [CPU fallback]' : ''}` : 'n/a');
   out.push(`# lenet-gpu benchmark, ${report.date}`);
   out.push(

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { countFlops } from '../src/bench/flops.ts';
 import { formatSpread } from '../src/bench/stats.ts';
+import { formatSubgroups } from '../src/gpu/device.ts';
 import { inferShapes } from '../src/graph/infer.ts';
 import { lenet5 } from '../src/graph/spec.ts';
 import { startBenchBrowser, TIMESTAMP_FLAGS, type BenchBrowser } from './browser.ts';
@@ -256,7 +257,7 @@ async function main(argv: string[]): Promise<number> {
         browser.flags = session.flags;
         log(`[browser] ${session.version}, flags: ${session.flags.join(' ')}`);
         browser.adapter = await stage<AdapterStageResult>({ kind: 'adapter' }, 2);
-        if (browser.adapter) log(`[browser] adapter ${browser.adapter.report.vendor}/${browser.adapter.report.architecture}, timestamp-query: ${browser.adapter.report.timestampQuery ? 'yes' : 'no'}, subgroups: ${browser.adapter.report.subgroupSizes?.join('-') ?? 'no'}`);
+        if (browser.adapter) log(`[browser] adapter ${browser.adapter.report.vendor}/${browser.adapter.report.architecture}, timestamp-query: ${browser.adapter.report.timestampQuery ? 'yes' : 'no'}, subgroups: ${formatSubgroups(browser.adapter.report)}`);
       } catch (error) {
         fail('browser', error);
         await closeBrowser();
@@ -268,7 +269,7 @@ async function main(argv: string[]): Promise<number> {
     if (doNode) {
       try {
         nodeBench = await NodeBench.open({ needsData: !f.kernels, log });
-        log(`[node] Dawn: ${nodeBench.section.adapter.vendor}/${nodeBench.section.adapter.architecture}, timestamp-query: ${nodeBench.section.adapter.timestampQuery ? 'yes' : 'no'}, subgroups: ${nodeBench.section.adapter.subgroupSizes?.join('-') ?? 'no'}`);
+        log(`[node] Dawn: ${nodeBench.section.adapter.vendor}/${nodeBench.section.adapter.architecture}, timestamp-query: ${nodeBench.section.adapter.timestampQuery ? 'yes' : 'no'}, subgroups: ${formatSubgroups(nodeBench.section.adapter)}`);
       } catch (error) {
         fail('node', error);
       }

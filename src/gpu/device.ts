@@ -180,6 +180,11 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
 }
 
 /** One line per fact, for CLIs and logs. */
+/** The adapter's subgroup sizes as 'min-max lanes' (SwiftShader: 4-4), or 'no'. */
+export function formatSubgroups(r: Pick<AdapterReport, 'subgroupSizes'>): string {
+  return r.subgroupSizes ? `${r.subgroupSizes[0]}-${r.subgroupSizes[1]} lanes` : 'no';
+}
+
 export function formatAdapterReport(r: AdapterReport): string {
   const mib = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
   return [
@@ -187,7 +192,7 @@ export function formatAdapterReport(r: AdapterReport): string {
     `runtime: ${r.runtime}`,
     `max storage buffer binding: ${mib(r.limits.maxStorageBufferBindingSize)}, max buffer: ${mib(r.limits.maxBufferSize)}, storage buffers per stage: ${r.limits.maxStorageBuffersPerShaderStage}`,
     `workgroup storage: ${r.limits.maxComputeWorkgroupStorageSize} B, invocations per workgroup: ${r.limits.maxComputeInvocationsPerWorkgroup}, workgroups per dimension: ${r.limits.maxComputeWorkgroupsPerDimension}`,
-    `timestamp-query: ${r.timestampQuery ? 'yes' : 'no'}, shader-f16: ${r.shaderF16 ? 'yes' : 'no'}, subgroups: ${r.subgroupSizes ? `${r.subgroupSizes[0]}-${r.subgroupSizes[1]} lanes` : 'no'}`,
+    `timestamp-query: ${r.timestampQuery ? 'yes' : 'no'}, shader-f16: ${r.shaderF16 ? 'yes' : 'no'}, subgroups: ${formatSubgroups(r)}`,
     ...(r.waiting ? [`waits: ${r.waiting}`] : []),
   ].join('\n');
 }

@@ -30,7 +30,7 @@ import { GpuLimitError } from '../gpu/errors.ts';
 import { pool2dGeometry, ShapeError, type Conv2dGeometry, type Pool2dGeometry } from '../geometry.ts';
 import type { ActivationKind } from '../reference/activation.ts';
 import { ACTIVATION_CODES } from './activation.ts';
-import { disposeDispatch, grid1d, makeDispatch, withBindingLengths, type BufferResource, type Dispatch, type KernelCache, type ShaderSource, requireElements, requireBackwardBuffers } from './kernel.ts';
+import { disposeDispatch, grid1d, makeDispatch, withBindingLengths, type BufferResource, type Dispatch, type KernelCache, requireElements, requireBackwardBuffers } from './kernel.ts';
 import { lanePreludes, sharesLanes, withActivations } from './sources.ts';
 import type { KernelVariant } from './variant.ts';
 
@@ -266,21 +266,13 @@ function windowUniforms(g: Conv2dGeometry, p: WindowProduct, b: WindowBlock, wor
   };
 }
 
-/** The window kernels' blocks for the three passes of a geometry (for reports and tests). */
-export function windowPlans(g: Conv2dGeometry): { forward: WindowBlock; inputGrad: WindowBlock; weightGrad: WindowWeightPlan } {
-  return { forward: windowBlock(g, forwardProduct(g)), inputGrad: windowBlock(g, inputGradProduct(g)), weightGrad: windowWeightPlan(g) };
-}
-
-/** Invocations of a forward or input-gradient window product. */
-/** The window shader for this device with fixed-length storage arrays for these bindings (kernel.ts withBindingLengths). */
-const fixed = (shader: ShaderSource, buffers: Record<string, BufferResource | undefined>): ShaderSource => withBindingLengths(shader, buffers);
-
 /** SHARED_WEIGHTS where the SIMD group can share its kernel loads (sources.ts sharesLanes). */
 const sharedWeights = (device: GPUDevice): Record<string, number> => (sharesLanes(device) ? { SHARED_WEIGHTS: 1 } : {});
 
 /** The batch rounded up to a multiple of 4: images in the invocation order, so each SIMD group shares its tile (conv2d-window.wgsl). */
 const laneBatch = (batch: number): number => Math.ceil(batch / 4) * 4;
 
+/** Invocations of a forward or input-gradient window product. */
 const windowItems = (g: Conv2dGeometry, p: WindowProduct, b: WindowBlock): number =>
   laneBatch(g.batch) * Math.ceil(p.dstHeight / b.rows) * Math.ceil(p.dstWidth / b.cols) * Math.ceil(p.dstChannels / b.channels);
 
@@ -449,7 +441,7 @@ export async function conv2dForward(
     const entry = io.pooled ? 'conv2d_forward_window_pooled' : 'conv2d_forward_window';
     // The window body reads its source through `dout` too (the input gradient's source): bound to inp, read only.
     const bound = io.pooled ? { ...buffers, dout: io.inp, pooled: io.pooled } : { ...buffers, dout: io.inp };
-    const kernel = await cache.get(fixed(windowShaders.for(cache.device), bound), entry, windowConstants(g, b, { ACTIVATION: ACTIVATION_CODES[activation], ...sharedWeights(cache.device) }));
+    const kernel = await cache.get(withBindingLengths(windowShaders.for(cache.device), bound), entry, windowConstants(g, b, { ACTIVATION: ACTIVATION_CODES[activation], ...sharedWeights(cache.device) }));
     return [
       makeDispatch(cache.device, kernel, {
         uniforms: windowUniforms(g, p, b, items),
@@ -485,7 +477,7 @@ async function weightGradDispatches(
       const w = windowWeightPlan(g, windowWeightBlock);
       const items = split.chunks * Math.ceil(g.outChannels / w.channels) * g.inChannels;
       const bound = { inp: io.inp, dpool: io.through.dpool, fwd_out: io.through.out, partials };
-      const kernel = await cache.get(fixed(windowShaders.for(cache.device), bound), 'conv2d_backward_weight_window_pooled', windowConstants(g, w, { ACTIVATION: ACTIVATION_CODES[io.through.activation] }));
+      const kernel = await cache.get(withBindingLengths(windowShaders.for(cache.device), bound), 'conv2d_backward_weight_window_pooled', windowConstants(g, w, { ACTIVATION: ACTIVATION_CODES[io.through.activation] }));
       first = makeDispatch(cache.device, kernel, {
         uniforms: windowUniforms(g, forwardProduct(g), w, items, w.chunkRows, w.chunks),
         buffers: bound,
@@ -505,7 +497,7 @@ async function weightGradDispatches(
       const w = windowWeightPlan(g, windowWeightBlock);
       const items = split.chunks * Math.ceil(g.outChannels / w.channels) * g.inChannels;
       const bound = { dout: io.dout, inp: io.inp, partials };
-      const kernel = await cache.get(fixed(windowShaders.for(cache.device), bound), 'conv2d_backward_weight_window', windowConstants(g, w));
+      const kernel = await cache.get(withBindingLengths(windowShaders.for(cache.device), bound), 'conv2d_backward_weight_window', windowConstants(g, w));
       first = makeDispatch(cache.device, kernel, {
         uniforms: windowUniforms(g, forwardProduct(g), w, items, w.chunkRows, w.chunks),
         buffers: bound,
@@ -559,7 +551,7 @@ async function inputGradDispatch(
     const p = inputGradProduct(g);
     const b = block ?? windowBlock(g, p);
     const items = windowItems(g, p, b);
-    const kernel = await cache.get(fixed(windowShaders.for(cache.device), buffers), 'conv2d_backward_input_window', windowConstants(g, b, { ACTIVATION, FLIP: 1, ...sharedWeights(cache.device) }));
+    const kernel = await cache.get(withBindingLengths(windowShaders.for(cache.device), buffers), 'conv2d_backward_input_window', windowConstants(g, b, { ACTIVATION, FLIP: 1, ...sharedWeights(cache.device) }));
     return makeDispatch(cache.device, kernel, {
       uniforms: windowUniforms(g, p, b, items),
       buffers,

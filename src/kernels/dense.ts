@@ -66,7 +66,7 @@ export const WEIGHT_GRAD_BATCH_CHUNK = 256;
  * a time.
  */
 const WORKGROUP_SIZE = 16;
-/** Rows of C per invocation in the blocked variant (its columns: blockedCols), and the tiled variant's 4x4 block. */
+/** Rows of C per invocation in the blocked variant (its columns: BLOCKED_COLS), and the tiled variant's 4x4 block. */
 const BLOCKED_ROWS = 8;
 const BLOCK = 4;
 
@@ -78,7 +78,7 @@ const BLOCK = 4;
  * invocations in parallel and stays in cache) and compile fastest (0.35 s
  * a pipeline against 1.5 s for 16 x 8).
  */
-export const blockedCols = (_cols: number): number => 8;
+const BLOCKED_COLS = 8;
 const BLOCKED_K_STEP = 4;
 /** The tiled kernels' workgroup is TILE x TILE invocations, its tile of C (BLOCK TILE)². */
 const TILE = 16;
@@ -106,13 +106,22 @@ const sizes = (d: DenseDims) => ({
 
 const weightGradChunks = (d: DenseDims): number => Math.ceil(d.batch / WEIGHT_GRAD_BATCH_CHUNK);
 
-/** The blocked grid of a product C (rows x cols): row blocks rounded up to a multiple of 4 (a SIMD group's lanes share columns), column blocks. */
-function blockedGrid(rows: number, cols: number): { rowBlocks4: number; colBlocks: number } {
-  return { rowBlocks4: Math.ceil(Math.ceil(rows / BLOCKED_ROWS) / 4) * 4, colBlocks: Math.ceil(cols / blockedCols(cols)) };
+/** A product C (rows x cols), and the blocked variant's columns of C per invocation (BLOCKED_COLS unless the options say). */
+interface Product {
+  rows: number;
+  cols: number;
+  blockCols: number;
 }
 
-function denseUniforms(d: DenseDims, product: { rows: number; cols: number }): Record<string, number> {
-  const grid = blockedGrid(product.rows, product.cols);
+const product = (rows: number, cols: number, opts?: DenseOptions): Product => ({ rows, cols, blockCols: opts?.blocked?.cols ?? BLOCKED_COLS });
+
+/** The blocked grid of a product: row blocks rounded up to a multiple of 4 (a SIMD group's lanes share columns), column blocks. */
+function blockedGrid(p: Product): { rowBlocks4: number; colBlocks: number } {
+  return { rowBlocks4: Math.ceil(Math.ceil(p.rows / BLOCKED_ROWS) / 4) * 4, colBlocks: Math.ceil(p.cols / p.blockCols) };
+}
+
+function denseUniforms(d: DenseDims, p: Product): Record<string, number> {
+  const grid = blockedGrid(p);
   return {
     batch: d.batch,
     in_features: d.inFeatures,
@@ -126,20 +135,20 @@ function denseUniforms(d: DenseDims, product: { rows: number; cols: number }): R
 
 const describeDims = (d: DenseDims): string => `${d.batch}x${d.inFeatures} -> ${d.outFeatures}`;
 
-/** Override constants of a product entry point of the given variant, for C with `cols` columns. */
-const variantConstants = (device: GPUDevice, variant: KernelVariant, cols: number, opts?: DenseOptions): Record<string, number> =>
+/** Override constants of a product's entry point of the given variant. */
+const variantConstants = (device: GPUDevice, variant: KernelVariant, p: Product, opts?: DenseOptions): Record<string, number> =>
   variant === 'tiled'
     ? { TILE }
-    : { WORKGROUP_SIZE, BLOCK_COLS: opts?.blocked?.cols ?? blockedCols(cols), K_STEP: opts?.blocked?.kStep ?? BLOCKED_K_STEP, ...(sharesLanes(device) ? { SHARED_B: 1 } : {}) };
+    : { WORKGROUP_SIZE, BLOCK_COLS: p.blockCols, K_STEP: opts?.blocked?.kStep ?? BLOCKED_K_STEP, ...(sharesLanes(device) ? { SHARED_B: 1 } : {}) };
 
 /**
- * Workgroups for a product C (rows x cols), `depth` times over (the weight
- * gradient's batch chunks, workgroup_id.z): blocked numbers 8x8 blocks and
- * folds them into x/y; tiled lays its tiles of C out as columns x rows.
+ * Workgroups for a product, `depth` times over (the weight gradient's batch
+ * chunks, workgroup_id.z): blocked numbers its blocks and folds them into
+ * x/y; tiled lays its tiles of C out as columns x rows.
  */
-function productGrid(device: GPUDevice, variant: KernelVariant, rows: number, cols: number, depth = 1): [number, number, number] {
-  if (variant === 'tiled') return [Math.ceil(cols / (BLOCK * TILE)), Math.ceil(rows / (BLOCK * TILE)), depth];
-  const grid = blockedGrid(rows, cols);
+function productGrid(device: GPUDevice, variant: KernelVariant, p: Product, depth = 1): [number, number, number] {
+  if (variant === 'tiled') return [Math.ceil(p.cols / (BLOCK * TILE)), Math.ceil(p.rows / (BLOCK * TILE)), depth];
+  const grid = blockedGrid(p);
   const [x, y] = grid1d(device, grid.rowBlocks4 * grid.colBlocks, WORKGROUP_SIZE);
   return [x, y, depth];
 }
@@ -157,12 +166,13 @@ export async function denseForward(
   for (const name of ['out', 'inp', 'weight', 'bias'] as const) requireElements('dense_forward', name, io[name], n[name]);
   const variant = opts?.variant ?? 'blocked';
   const buffers = { out: io.out, inp: io.inp, weight: io.weight, bias: io.bias };
-  const kernel = await cache.get(withBindingLengths(shaders.for(cache.device), buffers), `dense_forward_${variant}`, { ...variantConstants(cache.device, variant, d.outFeatures, opts), ACTIVATION: ACTIVATION_CODES[activation] });
+  const c = product(d.batch, d.outFeatures, opts);
+  const kernel = await cache.get(withBindingLengths(shaders.for(cache.device), buffers), `dense_forward_${variant}`, { ...variantConstants(cache.device, variant, c, opts), ACTIVATION: ACTIVATION_CODES[activation] });
   return [
     makeDispatch(cache.device, kernel, {
-      uniforms: denseUniforms(d, { rows: d.batch, cols: d.outFeatures }),
+      uniforms: denseUniforms(d, c),
       buffers,
-      workgroups: productGrid(cache.device, variant, d.batch, d.outFeatures),
+      workgroups: productGrid(cache.device, variant, c),
       label: `dense_forward[${variant}](${describeDims(d)}, ${activation})`,
     }),
   ];
@@ -188,15 +198,17 @@ async function weightGradDispatches(
   const partials = device.createBuffer({ size: scratchBytes, usage: STORAGE(), label: `dense weight-gradient partials (${chunks} chunks)` });
   try {
     const bound = { inp: io.inp, dout: io.dout, partials };
+    // C = [inpᵀ; 1] · dout per batch chunk: (In + 1) x Out, its last row dbias.
+    const c = product(d.inFeatures + 1, d.outFeatures, opts);
     const [productKernel, reduceKernel] = await Promise.all([
-      cache.get(withBindingLengths(shaders.for(device), bound), `dense_backward_weight_${variant}`, variantConstants(device, variant, d.outFeatures, opts)),
+      cache.get(withBindingLengths(shaders.for(device), bound), `dense_backward_weight_${variant}`, variantConstants(device, variant, c, opts)),
       cache.get(shaders.for(device), 'dense_backward_weight_reduce', { WORKGROUP_SIZE }),
     ]);
-    const uniforms = denseUniforms(d, { rows: d.inFeatures + 1, cols: d.outFeatures });
+    const uniforms = denseUniforms(d, c);
     const first = makeDispatch(device, productKernel, {
       uniforms,
       buffers: bound,
-      workgroups: productGrid(device, variant, d.inFeatures + 1, d.outFeatures, chunks),
+      workgroups: productGrid(device, variant, c, chunks),
       label: `dense_backward_weight[${variant}](${describeDims(d)}, ${chunks} chunks)`,
     });
     first.owned.push(partials);
@@ -222,11 +234,12 @@ async function inputGradDispatch(
   opts?: DenseOptions,
 ): Promise<Dispatch> {
   const buffers = { dinp: io.dinp, dout: io.dout, weight: io.weight, inp: io.inp };
-  const kernel = await cache.get(withBindingLengths(shaders.for(cache.device), buffers), `dense_backward_input_${variant}`, { ...variantConstants(cache.device, variant, d.inFeatures, opts), ACTIVATION: ACTIVATION_CODES[below] });
+  const c = product(d.batch, d.inFeatures, opts);
+  const kernel = await cache.get(withBindingLengths(shaders.for(cache.device), buffers), `dense_backward_input_${variant}`, { ...variantConstants(cache.device, variant, c, opts), ACTIVATION: ACTIVATION_CODES[below] });
   return makeDispatch(cache.device, kernel, {
-    uniforms: denseUniforms(d, { rows: d.batch, cols: d.inFeatures }),
+    uniforms: denseUniforms(d, c),
     buffers,
-    workgroups: productGrid(cache.device, variant, d.batch, d.inFeatures),
+    workgroups: productGrid(cache.device, variant, c),
     label: `dense_backward_input[${variant}](${describeDims(d)}${below === 'linear' ? '' : `, then ${below}'`})`,
   });
 }

@@ -12,8 +12,6 @@
  */
 import { isCpuAdapter, type AdapterReport } from '../gpu/device.ts';
 
-export { isCpuAdapter };
-
 export type KernelVariant = 'blocked' | 'tiled';
 
 export function defaultVariant(report: Pick<AdapterReport, 'isFallback' | 'vendor' | 'architecture'>): KernelVariant {

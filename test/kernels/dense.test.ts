@@ -127,6 +127,48 @@ describe('dense kernels match the CPU reference', () => {
     });
   }
 
+  it('blocked: each block shape the options allow matches the reference, and its grid shrinks with wider blocks', async () => {
+    const gpu = await testGpu();
+    const cache = new KernelCache(gpu.device);
+    const workgroups = (ds: { workgroups: [number, number, number] }[]): number[] => ds.map((d) => d.workgroups[0] * d.workgroups[1] * d.workgroups[2]);
+    for (const c of CASES.filter((k) => ['lenet dense1', 'odd 17x33->19', 'split-K'].includes(k.name))) {
+      const x = randomInputs(c, 4000);
+      const ref = expectedFor(c, x);
+      const { batch, inFeatures, outFeatures } = c;
+      const grids: number[][] = [];
+      for (const blocked of [{ cols: 8, kStep: 4 }, { cols: 16, kStep: 8 }]) {
+        const scratch = new GpuScratch(gpu);
+        try {
+          const inp = scratch.upload(x.inp);
+          const weight = scratch.upload(x.weight);
+          const bias = scratch.upload(x.bias);
+          const dout = scratch.upload(x.dout);
+          const out = scratch.poisoned(batch * outFeatures);
+          const dinp = scratch.poisoned(batch * inFeatures);
+          const dweight = scratch.poisoned(inFeatures * outFeatures);
+          const dbias = scratch.poisoned(outFeatures);
+          const forward = await denseForward(cache, c, c.activation, { out, inp, weight, bias }, { variant: 'blocked', blocked });
+          const backward = await denseBackward(cache, c, { dinp, dweight, dbias, dout, inp, weight }, { variant: 'blocked', blocked });
+          await scratch.run(forward);
+          await scratch.run(backward);
+          grids.push(workgroups([...forward, ...backward]));
+          const label = (what: string): string => `blocked ${blocked.cols} columns x ${blocked.kStep} K steps ${what} ${c.name}`;
+          expectParity(await scratch.read(out, batch * outFeatures), ref.out, label(`forward(${c.activation})`));
+          expectParity(await scratch.read(dinp, batch * inFeatures), ref.dinp, label('dinp'));
+          expectParity(await scratch.read(dweight, inFeatures * outFeatures), ref.dweight, label('dweight'));
+          expectParity(await scratch.read(dbias, outFeatures), ref.dbias, label('dbias'));
+        } finally {
+          scratch.dispose();
+        }
+      }
+      // Forward and the large products: 16-column blocks need about half the invocations of 8-column ones.
+      if (c.name === 'lenet dense1') {
+        const [narrow, wide] = grids;
+        for (const i of [0, 1, 3]) expect(wide[i], `${c.name} dispatch ${i}: ${wide[i]} workgroups with 16-column blocks, ${narrow[i]} with 8`).toBeLessThanOrEqual(Math.ceil(narrow[i] / 2) + 1);
+      }
+    }
+  });
+
   for (const variant of VARIANTS) {
     it(`${variant}: gradients are bit-identical run to run, overwrite their outputs, and dinp can be skipped`, async () => {
       const gpu = await testGpu();
