@@ -13,10 +13,10 @@
  * order, so the result is deterministic for any batch. Nothing is allocated
  * per step.
  *
- * Variants (variant.ts): 'blocked' (default) gives each invocation an 8x8
- * register block and uses no workgroup memory; 'tiled' has a 16x16
- * workgroup compute a 64x64 tile of C from slabs staged in workgroup memory.
- * Both exist for all three products.
+ * Variants (variant.ts): 'blocked' (default) gives each invocation an 8x16
+ * register block (8x8 where C has at most 8 columns) and uses no workgroup
+ * memory; 'tiled' has a 16x16 workgroup compute a 64x64 tile of C from slabs
+ * staged in workgroup memory. Both exist for all three products.
  *
  * For a plain matmul benchmark, denseForward with activation 'linear' and a
  * zero bias is C = A B (+0) with A (batch, In) and B (In, Out); denseFlops
@@ -61,7 +61,7 @@ export interface DenseBackwardOptions extends DenseOptions {
 export const WEIGHT_GRAD_BATCH_CHUNK = 256;
 /**
  * Invocations per workgroup of the blocked kernels and the reduction. Small:
- * an 8x8 block is a lot of work, and a LeNet-sized product has only a few
+ * an 8x16 block is a lot of work, and a LeNet-sized product has only a few
  * hundred blocks, which a CPU adapter spreads over its cores a workgroup at
  * a time.
  */
@@ -72,13 +72,16 @@ const BLOCK = 4;
 
 /**
  * Columns of C per blocked invocation, and K steps per iteration (each
- * element's chain length). Measured on SwiftShader, forward plus backward of
- * 64x400->120, 64x120->84 and 256x784->512: 8 columns and 4 steps were the
- * fastest of {8, 16} x {4, 8} at every shape (the smaller body runs more
- * invocations in parallel and stays in cache) and compile fastest (0.35 s
- * a pipeline against 1.5 s for 16 x 8).
+ * element's chain length). Measured on SwiftShader (Node, forward plus
+ * backward, {8, 16} columns x {4, 8} steps): 16 columns and 4 steps the
+ * fastest or level at every shape: 64x400->120 10.6 ms median against 12.7
+ * for 8x4, 64x120->84 2.5 against 2.8, 256x400->120 27 against 34,
+ * 256x784->512 240 against 300; 64x84->10 level. 16x8 is no faster and
+ * compiles in half as long again. A product of at most 8 columns keeps
+ * 8-column blocks (a 16-column block would compute half padding).
  */
-const BLOCKED_COLS = 8;
+const BLOCKED_COLS = 16;
+const NARROW_BLOCKED_COLS = 8;
 const BLOCKED_K_STEP = 4;
 /** The tiled kernels' workgroup is TILE x TILE invocations, its tile of C (BLOCK TILE)². */
 const TILE = 16;
@@ -106,14 +109,18 @@ const sizes = (d: DenseDims) => ({
 
 const weightGradChunks = (d: DenseDims): number => Math.ceil(d.batch / WEIGHT_GRAD_BATCH_CHUNK);
 
-/** A product C (rows x cols), and the blocked variant's columns of C per invocation (BLOCKED_COLS unless the options say). */
+/** A product C (rows x cols), and the blocked variant's columns of C per invocation: the options', else the rule's (BLOCKED_COLS). */
 interface Product {
   rows: number;
   cols: number;
   blockCols: number;
 }
 
-const product = (rows: number, cols: number, opts?: DenseOptions): Product => ({ rows, cols, blockCols: opts?.blocked?.cols ?? BLOCKED_COLS });
+const product = (rows: number, cols: number, opts?: DenseOptions): Product => ({
+  rows,
+  cols,
+  blockCols: opts?.blocked?.cols ?? (cols > NARROW_BLOCKED_COLS ? BLOCKED_COLS : NARROW_BLOCKED_COLS),
+});
 
 /** The blocked grid of a product: row blocks rounded up to a multiple of 4 (a SIMD group's lanes share columns), column blocks. */
 function blockedGrid(p: Product): { rowBlocks4: number; colBlocks: number } {
