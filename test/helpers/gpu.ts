@@ -3,14 +3,14 @@
  * adapter it fails loudly with the fix, never skips: a parity suite that
  * silently skips proves nothing.
  */
-import { requestGpu, type Gpu } from '../../src/gpu/device.ts';
+import { requestGpu, type Gpu, type GpuOptions } from '../../src/gpu/device.ts';
 
-let shared: Promise<Gpu> | undefined;
-
-export function testGpu(): Promise<Gpu> {
-  shared ??= requestGpu({
+/** A device for tests: uncaptured GPU errors fail the test, a missing adapter says how to get one. */
+function requestTestGpu(what: string, options: GpuOptions = {}): Promise<Gpu> {
+  return requestGpu({
+    ...options,
     onError: (error) => {
-      throw new Error(`uncaptured GPU error during a test: ${error.message}`);
+      throw new Error(`uncaptured GPU error during a test (${what}): ${error.message}`);
     },
   }).catch((error: unknown) => {
     throw new Error(
@@ -18,6 +18,12 @@ export function testGpu(): Promise<Gpu> {
         'Fix: as root, apt-get update && apt-get install -y chromium libvulkan1 (SwiftShader), or run on a machine with a Vulkan GPU driver.',
     );
   });
+}
+
+let shared: Promise<Gpu> | undefined;
+
+export function testGpu(): Promise<Gpu> {
+  shared ??= requestTestGpu('shared test device');
   return shared;
 }
 
@@ -28,11 +34,6 @@ let withoutSubgroups: Promise<Gpu> | undefined;
  * blocked kernels' path for devices whose lanes cannot share loads.
  */
 export function testGpuWithoutSubgroups(): Promise<Gpu> {
-  withoutSubgroups ??= requestGpu({
-    withoutFeatures: ['subgroups'],
-    onError: (error) => {
-      throw new Error(`uncaptured GPU error during a test (device without subgroups): ${error.message}`);
-    },
-  });
+  withoutSubgroups ??= requestTestGpu('device without subgroups', { withoutFeatures: ['subgroups'] });
   return withoutSubgroups;
 }
