@@ -37,7 +37,11 @@
 //   work_items and the workgroup size are multiples of 4) return.
 //
 // KH, KW (<= 5), ROWS, COLS and CH_BLOCK are override constants; every
-// unrolled line is guarded by them and the compiler drops the rest.
+// unrolled line is guarded by them and the compiler drops the rest. The
+// lines are written out rather than looped on purpose: a loop over taps or
+// rows would index its arrays dynamically, which puts them in memory lane by
+// lane, and SwiftShader's JIT keeps a chain of multiply-adds in registers
+// only when it is one expression.
 //
 // One body, two products. The forward pass correlates inp with weight:
 //   out[b,d,oh,ow] = act(bias[d] + sum_{s,kh,kw} w(d,s,kh,kw) inp[b,s,oh-pt+kh,ow-pl+kw])

@@ -26,9 +26,9 @@
 // Two variants of each product (KernelVariant, src/kernels/variant.ts):
 //
 // - *_blocked: each invocation owns an 8 x BLOCK_COLS (8 or 16) block of C.
-//   It walks K eight steps at a time: loads 8 x 8 values of A and 8 x
-//   BLOCK_COLS of B, then adds to each element of its block one chain of 8
-//   multiply-adds. No workgroup memory, no barriers: what CPU adapters such as
+//   It walks K in steps of K_STEP (4 or 8): loads 8 x K_STEP values of A and
+//   K_STEP x BLOCK_COLS of B, then adds to each element of its block one
+//   chain of K_STEP multiply-adds. No workgroup memory, no barriers: what CPU adapters such as
 //   SwiftShader run fastest. There every storage load is an emulated gather
 //   of four lanes costing as much as 20-30 multiply-adds, so the block is as
 //   large as the compiler handles quickly, and an accumulator updated by one
@@ -42,7 +42,11 @@
 //   SwiftShader's 4-lane groups, src/kernels/sources.ts) each lane loads a
 //   quarter of them and subgroupBroadcast (bcast0..3, from the prelude) hands
 //   them round. The grid may be folded into 2D (linearised from workgroup_id
-//   and num_workgroups).
+//   and num_workgroups). The block's arithmetic and loads are written out
+//   line by line, on purpose: SwiftShader's JIT keeps a chain in registers
+//   only when it is one expression, and WGSL passes no storage buffer to a
+//   function without the unrestricted_pointer_parameters extension (not
+//   required here), hence one loader per buffer (load_b_weight, load_b_dout).
 // - *_tiled: a TILE x TILE workgroup computes a (4 TILE) x (4 TILE) tile of
 //   C (64x64 at TILE = 16), each invocation a 4x4 register block of it. Each
 //   step over K stages a 64x16 slab of A and a 16x64 slab of B in workgroup
@@ -88,7 +92,7 @@ struct DenseParams {
 @group(0) @binding(10) var<storage, read_write> dbias: array<f32>; // (Out)
 
 // ---------------------------------------------------------------------------
-// Blocked variant: 8 x BLOCK_COLS blocks, K in steps of 8, no workgroup memory.
+// Blocked variant: 8 x BLOCK_COLS blocks, K in steps of K_STEP, no workgroup memory.
 //
 // The block's C is CBlock: row i, columns 4q..4q+3 in c[4i + q] (q < 2, or
 // < 4 at 16 columns). A step's A is AChunk: row i, k 0-3 in a[2i], 4-7 in
