@@ -1,8 +1,14 @@
 /// <reference types="vitest/config" />
 /**
- * One config for the page (`vite`, `vite build`), the Node CLI
- * (`vite build --ssr src/cli/main.ts --outDir dist/node`) and the tests.
- * WGSL is imported with `?raw`, so every build carries its shaders inline.
+ * One config for the page (`vite`, `vite build`), the package's library and
+ * CLI (`vite build --mode lib`, into dist/lib) and the tests. WGSL is imported
+ * with `?raw`, so every build carries its shaders inline.
+ *
+ * The library keeps one output module per source module (preserveModules) and
+ * leaves every dependency and Node built-in as an import: with the package's
+ * `sideEffects: false`, an app's bundler then drops whole modules it does not
+ * use (a predict-only page carries no ONNX/protobuf code), and Dawn is only
+ * ever imported by the Node build of requestGpu.
  *
  * Roots: the page lives in web/, which is the root of `vite` (dev) and
  * `vite build`, so the training page is `/` of both and builds to
@@ -14,13 +20,50 @@
  * from its own origin, at /mnist/<file>. The plugin below serves them in dev
  * and copies them into the build output, so nothing is fetched from elsewhere.
  */
-import { copyFileSync, createReadStream, mkdirSync, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin } from 'vite';
+import { defineConfig, type Plugin, type UserConfig } from 'vite';
 
 const repoRoot = dirname(fileURLToPath(import.meta.url));
+const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+  version: string;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+};
+/** Constants every build puts into the code (src/types/build-constants.d.ts). */
+const define = { __LENET_GPU_VERSION__: JSON.stringify(pkg.version) };
+
+/** The package's entry points (package.json `exports` and `bin`), relative to src/. */
+const LIB_ENTRIES = ['index.ts', 'index.node.ts', 'node.ts', 'worker/index.ts', 'cli/main.ts'];
+
+/** Imports the library leaves to the app: Node built-ins and the package's (peer) dependencies. */
+function isExternal(id: string): boolean {
+  if (id.startsWith('node:')) return true;
+  const names = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})];
+  return names.some((name) => id === name || id.startsWith(`${name}/`));
+}
+
+function libraryConfig(): UserConfig {
+  return {
+    define,
+    publicDir: false,
+    build: {
+      outDir: 'dist/lib',
+      emptyOutDir: true,
+      target: 'es2022',
+      // Apps minify and map their own bundles; unminified output keeps stack traces readable without maps.
+      sourcemap: false,
+      minify: false,
+      lib: { entry: LIB_ENTRIES.map((e) => resolve(repoRoot, 'src', e)), formats: ['es'] },
+      rolldownOptions: {
+        external: isExternal,
+        output: { preserveModules: true, preserveModulesRoot: resolve(repoRoot, 'src'), entryFileNames: '[name].js' },
+      },
+    },
+  };
+}
 
 /** The raw IDX files the page asks for (src/data/mnist-browser.ts MNIST_FILE_NAMES). */
 const MNIST_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
@@ -57,14 +100,16 @@ function mnistFiles(): Plugin {
 }
 
 export default defineConfig(({ isSsrBuild, mode }) => {
+  if (mode === 'lib') return libraryConfig();
   const page = !isSsrBuild && mode !== 'test';
   return {
+    define,
     root: page ? resolve(repoRoot, 'web') : '.',
     // Relative asset URLs: the built page works from any folder (GitHub Pages, file servers).
     base: page ? './' : '/',
     plugins: isSsrBuild ? [] : [mnistFiles()],
     build: isSsrBuild
-      ? { outDir: 'dist/node', target: 'node20', emptyOutDir: true, sourcemap: true, rollupOptions: { output: { entryFileNames: '[name].js' } } }
+      ? { outDir: 'dist/bench', target: 'node20', emptyOutDir: true, sourcemap: true, rollupOptions: { output: { entryFileNames: '[name].js' } } }
       : { outDir: resolve(repoRoot, 'dist/web'), target: 'es2022', emptyOutDir: true },
     test: {
       include: ['test/**/*.test.ts'],

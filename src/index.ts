@@ -10,7 +10,7 @@
  *   await fit(model, train, { epochs: 5, onEpochEnd: (e) => console.log(e) });
  *   const { accuracy, report } = await evaluate(model, test);
  */
-export { requestGpu, formatAdapterReport, type Gpu, type GpuOptions, type AdapterReport } from './gpu/device.ts';
+export { requestGpu, openGpu, formatAdapterReport, type Gpu, type GpuOptions, type GpuSource, type AdapterReport } from './gpu/device.ts';
 export { WebGpuUnavailableError, GpuDeviceLostError, GpuLimitError } from './gpu/errors.ts';
 export * from './data/index.ts';
 export { presets, lenet5, lenet5Variant, type ModelSpec, type LayerSpec, type Activation } from './graph/spec.ts';

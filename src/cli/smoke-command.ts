@@ -1,5 +1,6 @@
 /** `lenet-gpu smoke`: prints the adapter and runs the GPU smoke check. */
-import { formatAdapterReport, requestGpu } from '../gpu/device.ts';
+import { formatAdapterReport } from '../gpu/device.ts';
+import { requestGpu } from '../gpu/device-node.ts';
 import { runSmokeCheck } from '../gpu/smoke.ts';
 
 export async function runSmokeCommand(args: string[]): Promise<number> {

@@ -8,7 +8,6 @@
  * adapter's own values of the limits this engine leans on (storage buffer size,
  * storage buffers per stage, workgroup storage and size), nothing else.
  */
-import { setGpuWaiter } from './gpu-wait.ts';
 import { BROWSER_HELP, GpuDeviceLostError, NODE_HELP, WebGpuUnavailableError } from './errors.ts';
 
 export interface AdapterReport {
@@ -80,35 +79,50 @@ const WANTED_LIMITS = [
   'maxComputeWorkgroupsPerDimension',
 ] as const;
 
-const isBrowser = (): boolean => typeof window !== 'undefined' && typeof document !== 'undefined';
-
-async function findGpu(): Promise<{ gpu: GPU; runtime: string }> {
-  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  if (nav?.gpu) return { gpu: nav.gpu, runtime: 'browser' };
-  if (isBrowser()) {
-    throw new WebGpuUnavailableError(`This browser exposes no WebGPU (navigator.gpu is undefined). ${BROWSER_HELP}`);
-  }
-  const { nodeGpu } = await import('./node-webgpu.ts');
-  const { gpu, icd } = await nodeGpu();
-  return { gpu, runtime: `node (Vulkan ICD: ${icd || 'loader default'})` };
+/** Where a GPU object came from, and what to do once its device exists (Node installs its waiter). */
+export interface GpuSource {
+  gpu: GPU;
+  /** 'browser', 'worker' or 'node (Vulkan ICD: ...)', for reports. */
+  runtime: string;
+  /** Fix to print when this source has no adapter. */
+  help: string;
+  /** Called with the new device and its report; returns how the JS thread waits (AdapterReport.waiting). */
+  onDevice?: (device: GPUDevice, report: AdapterReport) => Promise<string | undefined>;
 }
 
-/** Node: the low-priority waiter on CPU adapters (node-wait-priority.ts). Returns what was decided, for reports. */
-async function installNodeWaiter(device: GPUDevice, report: AdapterReport): Promise<string> {
-  if (!isCpuAdapter(report)) return 'promises at normal priority (hardware adapter: the poll does not compete with shaders)';
-  const { lowPriorityWaiter } = await import('./node-wait-priority.ts');
-  const chosen = lowPriorityWaiter();
-  if ('reason' in chosen) return `promises at normal priority (${chosen.reason})`;
-  setGpuWaiter(device, chosen.waiter);
-  return `the JS thread drops to nice ${chosen.nice} while it waits (CPU adapter: the poll would take cores from the shaders)`;
+/** navigator.gpu of a page or a worker, or undefined. */
+export function navigatorGpu(): GpuSource | undefined {
+  const scope = globalThis as { navigator?: { gpu?: GPU }; document?: unknown };
+  const gpu = scope.navigator?.gpu;
+  if (!gpu) return undefined;
+  return { gpu, runtime: scope.document === undefined ? 'worker' : 'browser', help: BROWSER_HELP };
 }
 
+/**
+ * The browser's WebGPU device (a page or a dedicated worker). Node gets its
+ * own requestGpu from the package's node build (`lenet-gpu` under the `node`
+ * condition, or `lenet-gpu/node`; src/gpu/device-node.ts), which falls back
+ * to Dawn: this module never loads Node code, so browser bundles stay clean.
+ */
 export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
-  const { gpu, runtime } = await findGpu();
+  const source = navigatorGpu();
+  if (!source) {
+    const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+    throw new WebGpuUnavailableError(
+      isNode
+        ? 'This is the browser build of lenet-gpu, and Node has no navigator.gpu. Import from "lenet-gpu" with Node\'s default conditions, or from "lenet-gpu/node", to use Dawn (the "webgpu" package). ' + NODE_HELP
+        : `This browser exposes no WebGPU (navigator.gpu is undefined). ${BROWSER_HELP}`,
+    );
+  }
+  return openGpu(source, options);
+}
+
+/** Requests the adapter and device of `source` with the limits and features this engine uses. */
+export async function openGpu(source: GpuSource, options: GpuOptions = {}): Promise<Gpu> {
+  const { gpu, runtime } = source;
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) {
-    const help = runtime === 'browser' ? BROWSER_HELP : NODE_HELP;
-    throw new WebGpuUnavailableError(`No WebGPU adapter was found (${runtime}): requestAdapter() returned null. ${help}`);
+    throw new WebGpuUnavailableError(`No WebGPU adapter was found (${runtime}): requestAdapter() returned null. ${source.help}`);
   }
   const requiredLimits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
@@ -141,7 +155,8 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
     const sizes = info as { subgroupMinSize?: number; subgroupMaxSize?: number };
     report.subgroupSizes = [sizes.subgroupMinSize ?? 0, sizes.subgroupMaxSize ?? 0];
   }
-  if (runtime !== 'browser') report.waiting = await installNodeWaiter(device, report);
+  const waiting = await source.onDevice?.(device, report);
+  if (waiting) report.waiting = waiting;
 
   let destroyedByUs = false;
   const handle: Gpu = {

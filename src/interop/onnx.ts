@@ -26,23 +26,22 @@ import { InteropError } from './errors.ts';
 import { convPads, f32ToBytes, layerWeights } from './layout.ts';
 
 // onnx-proto is CommonJS: its module.exports is the protobufjs root holding the `onnx` namespace.
-const { onnx } = onnxProto;
+// Read inside functions, never at module load: a bundle that does not export ONNX drops this module whole.
+const onnxRoot = (): typeof Onnx => onnxProto.onnx;
 
 export const ONNX_OPSET = 13;
 export const ONNX_IR_VERSION = 8;
 
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const { INT, INTS } = onnx.AttributeProto.AttributeType;
-
-const ints = (name: string, values: number[]): Onnx.IAttributeProto => ({ name, type: INTS, ints: values });
-const int = (name: string, value: number): Onnx.IAttributeProto => ({ name, type: INT, i: value });
+const float32 = (): number => onnxRoot().TensorProto.DataType.FLOAT;
+const ints = (name: string, values: number[]): Onnx.IAttributeProto => ({ name, type: onnxRoot().AttributeProto.AttributeType.INTS, ints: values });
+const int = (name: string, value: number): Onnx.IAttributeProto => ({ name, type: onnxRoot().AttributeProto.AttributeType.INT, i: value });
 
 const activationOps: Record<Activation, string> = { linear: 'Identity', tanh: 'Tanh', sigmoid: 'Sigmoid', relu: 'Relu', softmax: 'Softmax' };
 
 function valueInfo(name: string, dims: (number | string)[]): Onnx.IValueInfoProto {
   return {
     name,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
+    type: { tensorType: { elemType: float32(), shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
   };
 }
 
@@ -67,8 +66,8 @@ export function exportOnnx(spec: ModelSpec, packed: Float32Array, runCard?: RunC
     const w = weights.get(layer.index)!;
     const kernel = `${layer.name}.kernel`;
     const bias = `${layer.name}.bias`;
-    initializer.push({ name: kernel, dims: layer.params[0].shape, dataType: FLOAT, rawData: f32ToBytes(w.kernel) });
-    initializer.push({ name: bias, dims: layer.params[1].shape, dataType: FLOAT, rawData: f32ToBytes(w.bias) });
+    initializer.push({ name: kernel, dims: layer.params[0].shape, dataType: float32(), rawData: f32ToBytes(w.kernel) });
+    initializer.push({ name: bias, dims: layer.params[1].shape, dataType: float32(), rawData: f32ToBytes(w.bias) });
     return [kernel, bias];
   };
 
@@ -111,7 +110,7 @@ export function exportOnnx(spec: ModelSpec, packed: Float32Array, runCard?: RunC
 
   const metadataProps: Onnx.IStringStringEntryProto[] = [{ key: 'lenet_gpu.spec', value: JSON.stringify(spec) }];
   if (runCard) metadataProps.push({ key: 'lenet_gpu.run_card', value: JSON.stringify(runCard) });
-  const model = onnx.ModelProto.create({
+  const model = onnxRoot().ModelProto.create({
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
     producerName: 'lenet-gpu',
@@ -126,11 +125,11 @@ export function exportOnnx(spec: ModelSpec, packed: Float32Array, runCard?: RunC
       output: [valueInfo('output', ['N', ...plan.outputShape])],
     },
   });
-  return new Uint8Array(onnx.ModelProto.encode(model).finish());
+  return new Uint8Array(onnxRoot().ModelProto.encode(model).finish());
 }
 
 /** The metadata_props of an ONNX file (e.g. to read back the spec and run card). */
 export function onnxMetadata(bytes: Uint8Array): Record<string, string> {
-  const model = onnx.ModelProto.decode(bytes);
+  const model = onnxRoot().ModelProto.decode(bytes);
   return Object.fromEntries(model.metadataProps.map((p) => [p.key ?? '', p.value ?? '']));
 }

@@ -11,7 +11,6 @@
  * checkpoints wrote in a looser shape) and fills what is missing from the
  * header itself. Browser-safe: no Node imports.
  */
-import pkg from '../../package.json' with { type: 'json' };
 import type { CheckpointHeader } from '../engine/checkpoint.ts';
 import type { EarlyStoppingOptions } from '../engine/early-stopping.ts';
 import type { Evaluation } from '../engine/evaluate.ts';
@@ -22,8 +21,9 @@ import { inferShapes } from '../graph/infer.ts';
 import type { ModelSpec } from '../graph/spec.ts';
 
 export const RUN_CARD_SCHEMA = 'lenet-gpu/run-card@1';
-export const PACKAGE_NAME: string = pkg.name;
-export const PACKAGE_VERSION: string = pkg.version;
+export const PACKAGE_NAME = 'lenet-gpu';
+/** package.json's version, put in by the build (vite.config.ts `define`). */
+export const PACKAGE_VERSION: string = __LENET_GPU_VERSION__;
 
 export interface RunCardHyperParameters {
   batchSize: number;

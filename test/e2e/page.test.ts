@@ -39,7 +39,14 @@ describe('the training page (built, static, in headless Chromium)', () => {
   it('trains, evaluates, classifies drawings, saves and restores the model', async () => {
     const t0 = performance.now();
     const mark = (what: string): void => console.log(`[e2e ${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}`);
-    const page = await session.openPage(`/${QUERY}`, { viewport: { width: 1280, height: 900 } });
+    const page = await session.openPage(`/${QUERY}`, {
+      viewport: { width: 1280, height: 900 },
+      beforeLoad: async (p) => void (await p.evaluateOnNewDocument(() => {
+        const tasks: { start: number; duration: number }[] = [];
+        (window as unknown as { __longTasks: typeof tasks }).__longTasks = tasks;
+        new PerformanceObserver((list) => list.getEntries().forEach((e) => tasks.push({ start: e.startTime, duration: e.duration }))).observe({ type: 'longtask', buffered: true });
+      })),
+    });
     const downloads = mkdtempSync(join(OUT, 'downloads-'));
     const cdp = await page.createCDPSession();
     await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
@@ -54,6 +61,7 @@ describe('the training page (built, static, in headless Chromium)', () => {
     expect(await page.$eval('#param-count', (e) => e.textContent)).toContain('61,706');
     expect(await page.$$eval('#samples canvas', (c) => c.length)).toBeGreaterThan(0);
 
+    const trainClickedAt = await page.evaluate(() => performance.now());
     await page.click('#train');
     await page.waitForFunction(() => (window.__lenet.run?.steps.length ?? 0) >= 3, { timeout: 60_000, polling: 100 });
     // The page stays responsive while it trains: a frame is rendered promptly.
@@ -83,6 +91,9 @@ describe('the training page (built, static, in headless Chromium)', () => {
     await page.click('#pause');
 
     state = await waitForPhase(page, session, ['trained'], 180_000);
+    const trainedAt = await page.evaluate(() => performance.now());
+    const longTasks = (await page.evaluate(() => (window as unknown as { __longTasks: { start: number; duration: number }[] }).__longTasks)).filter((t) => t.start >= trainClickedAt && t.start <= trainedAt);
+    mark(`long main-thread tasks during the run: ${longTasks.length}, longest ${Math.max(0, ...longTasks.map((t) => t.duration)).toFixed(0)} ms: ${longTasks.map((t) => t.duration.toFixed(0)).join(', ')}`);
     const run = state.run!;
     const sps = run.epochs.map((e) => e.samplesPerSecond);
     mark(`trained: ${run.epochs.map((e) => `epoch ${e.epoch} loss ${e.loss.toFixed(4)} acc ${e.accuracy.toFixed(4)} val ${e.valLoss?.toFixed(4)} ${e.samplesPerSecond.toFixed(0)} samples/s`).join('; ')}`);

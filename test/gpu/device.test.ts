@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { statSync } from 'node:fs';
 import { formatAdapterReport } from '../../src/gpu/device.ts';
+import { quietWaylandProbe } from '../../src/gpu/node-webgpu.ts';
 import { runSmokeCheck } from '../../src/gpu/smoke.ts';
 import { buildCli, runCli } from '../helpers/cli.ts';
 import { testGpu } from '../helpers/gpu.ts';
@@ -33,6 +35,26 @@ describe('requestGpu in Node', () => {
   });
 });
 
+describe('quietWaylandProbe', () => {
+  it('gives a session without XDG_RUNTIME_DIR a private empty folder, and leaves a set one alone', () => {
+    const bare: NodeJS.ProcessEnv = {};
+    const dir = quietWaylandProbe(bare);
+    expect(dir).toBeDefined();
+    expect(bare.XDG_RUNTIME_DIR).toBe(dir);
+    const st = statSync(dir!);
+    expect(st.isDirectory()).toBe(true);
+    expect(st.mode & 0o077).toBe(0);
+    expect(st.uid).toBe(process.getuid!());
+    for (const env of [{ XDG_RUNTIME_DIR: '/run/user/1000' }, { WAYLAND_DISPLAY: 'wayland-0' }]) {
+      const copy: NodeJS.ProcessEnv = { ...env };
+      expect(quietWaylandProbe(copy)).toBeUndefined();
+      expect(copy).toEqual(env);
+    }
+    // A relative path is as invalid to libwayland as none.
+    expect(quietWaylandProbe({ XDG_RUNTIME_DIR: 'relative' })).toBe(dir);
+  });
+});
+
 describe('the CLI smoke command', () => {
   beforeAll(() => {
     buildCli();
@@ -43,6 +65,16 @@ describe('the CLI smoke command', () => {
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/adapter: /);
     expect(run.stdout).toMatch(/smoke check passed: 1000 elements/);
+  });
+
+  it('starts quietly in a session without XDG_RUNTIME_DIR (no Wayland warnings from the Vulkan stack)', () => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.XDG_RUNTIME_DIR;
+    delete env.WAYLAND_DISPLAY;
+    const run = runCli(['smoke'], env);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).not.toContain('XDG_RUNTIME_DIR');
+    expect(run.stderr).toBe('');
   });
 
   it('without a usable Vulkan driver fails with the cause and the fix, not a crash', () => {

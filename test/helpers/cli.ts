@@ -1,4 +1,8 @@
-/** Builds the CLI bundle once per test process (inside the project, so it resolves node_modules) and runs it. */
+/**
+ * Builds the package's JavaScript (the CLI among it, as `npm run build:cli`
+ * does) once per test process, into a folder inside the project so that it
+ * resolves node_modules, and runs the CLI from there.
+ */
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -9,8 +13,8 @@ export function buildCli(): string {
   if (!built) {
     mkdirSync('test-output', { recursive: true });
     const outDir = mkdtempSync(join('test-output', 'cli-'));
-    execFileSync('npx', ['vite', 'build', '--ssr', 'src/cli/main.ts', '--outDir', outDir, '--logLevel', 'error'], { stdio: 'pipe' });
-    built = resolve(outDir, 'main.js');
+    execFileSync('npx', ['vite', 'build', '--mode', 'lib', '--outDir', outDir, '--logLevel', 'error'], { stdio: 'pipe' });
+    built = resolve(outDir, 'cli', 'main.js');
   }
   return built;
 }

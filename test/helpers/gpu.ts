@@ -3,7 +3,8 @@
  * adapter it fails loudly with the fix, never skips: a parity suite that
  * silently skips proves nothing.
  */
-import { requestGpu, type Gpu, type GpuOptions } from '../../src/gpu/device.ts';
+import type { Gpu, GpuOptions } from '../../src/gpu/device.ts';
+import { requestGpu } from '../../src/gpu/device-node.ts';
 
 /** A device for tests: uncaptured GPU errors fail the test, a missing adapter says how to get one. */
 function requestTestGpu(what: string, options: GpuOptions = {}): Promise<Gpu> {
