@@ -11,7 +11,8 @@
  *   const { accuracy, report } = await evaluate(model, test);
  */
 export { requestGpu, openGpu, formatAdapterReport, type Gpu, type GpuOptions, type GpuSource, type AdapterReport } from './gpu/device.ts';
-export { WebGpuUnavailableError, GpuDeviceLostError, GpuLimitError } from './gpu/errors.ts';
+export { WebGpuUnavailableError, GpuDeviceLostError, GpuLimitError, GpuValidationError } from './gpu/errors.ts';
+export { KernelCompileError } from './kernels/kernel.ts';
 export * from './data/index.ts';
 export { presets, lenet5, lenet5Variant, type ModelSpec, type LayerSpec, type Activation } from './graph/spec.ts';
 export { inferShapes, SpecError, type ModelPlan, type LayerPlan } from './graph/infer.ts';
@@ -25,6 +26,7 @@ export { EarlyStopping, type EarlyStoppingOptions, type MonitoredMetric } from '
 export { recipes, type Recipe } from './engine/recipes.ts';
 export { type OptimizerConfig } from './engine/optimizer-state.ts';
 export { captureCheckpoint, restoreCheckpoint, decodeCheckpoint, CheckpointError, type CheckpointHeader } from './engine/checkpoint.ts';
+export { modelFromCheckpoint, checkpointBatch, type CheckpointModelOptions } from './engine/checkpoint-model.ts';
 export { classificationReport, formatConfusion, type ClassificationReport } from './metrics/classification.ts';
 export { curvesSvg, historyCsv } from './report/curves-svg.ts';
 export { type KernelVariant } from './kernels/variant.ts';
