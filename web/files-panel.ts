@@ -1,12 +1,12 @@
 /**
  * The save-and-load card. A trained model is captured as checkpoint bytes
- * (the CLI's format) and kept in IndexedDB; on the next visit it is rebuilt
- * from those bytes alone, so the pad predicts without retraining. The same
- * bytes download as a .ckpt file, and an uploaded .ckpt replaces the model.
+ * (the CLI's format, moved over from the training worker) and kept in
+ * IndexedDB; on the next visit the worker rebuilds it from those bytes alone,
+ * so the pad predicts without retraining. The same bytes download as a .ckpt
+ * file, and an uploaded .ckpt replaces the model.
  */
-import { captureCheckpoint, type Gpu } from '../src/index.ts';
+import type { TrainerClient } from '../src/worker/index.ts';
 import { downloadBytes, readFileBytes } from './checkpoint-file.ts';
-import { modelFromCheckpoint } from './model-loader.ts';
 import type { ModelSlot, SlotModel } from './model-slot.ts';
 import { forgetModel, loadStoredModel, saveModel } from './model-store.ts';
 import { recordError, state } from './page-state.ts';
@@ -20,7 +20,8 @@ export class FilesPanel {
   private savedNote = '';
 
   constructor(
-    private readonly gpu: () => Gpu | undefined,
+    /** The worker, once it has a GPU device. */
+    private readonly trainer: () => TrainerClient | undefined,
     private readonly slot: ModelSlot,
     private readonly batch: () => number,
   ) {
@@ -32,12 +33,12 @@ export class FilesPanel {
 
   /** Rebuilds the model kept in this browser, if there is one. */
   async restoreFromBrowser(): Promise<void> {
-    const gpu = this.gpu();
-    if (!gpu) return;
+    const trainer = this.trainer();
+    if (!trainer) return;
     try {
       const stored = await loadStoredModel();
       if (!stored) return;
-      const { model, header } = await modelFromCheckpoint(gpu, stored.bytes, 'the model saved in this browser', this.batch());
+      const { model, header } = await trainer.modelFromCheckpoint(stored.bytes, { source: 'the model saved in this browser', batchSize: this.batch() });
       this.savedNote = `kept in this browser since ${new Date(stored.savedAt).toLocaleString()}`;
       this.slot.set({ model, source: `restored from this browser (${stored.source})`, epoch: header.epoch });
     } catch (error) {
@@ -50,7 +51,7 @@ export class FilesPanel {
     const current = this.slot.current;
     if (!current) return;
     try {
-      const bytes = await captureCheckpoint(current.model, current.epoch, { ...settings, batchSize: settings.batch, testAccuracy: state.evaluation?.accuracy, trainedIn: 'browser' });
+      const bytes = await current.model.captureCheckpoint(current.epoch, { ...settings, batchSize: settings.batch, testAccuracy: state.evaluation?.accuracy, trainedIn: 'browser' });
       const savedAt = new Date().toISOString();
       await saveModel({ bytes, source: 'trained here', savedAt });
       state.saved = { at: savedAt, bytes: bytes.length };
@@ -65,7 +66,7 @@ export class FilesPanel {
     this.download.disabled = !current;
     this.status.classList.remove('alert');
     this.status.textContent = current
-      ? `Model: ${current.model.plan.name}, ${current.model.plan.paramCount.toLocaleString('en-US')} parameters, ${current.epoch} epoch(s), ${current.source}${this.savedNote ? `; ${this.savedNote}` : ''}.`
+      ? `Model: ${current.model.name}, ${current.model.paramCount.toLocaleString('en-US')} parameters, ${current.epoch} epoch(s), ${current.source}${this.savedNote ? `; ${this.savedNote}` : ''}.`
       : 'No model yet: train one or load a checkpoint.';
   }
 
@@ -73,8 +74,8 @@ export class FilesPanel {
     const current = this.slot.current;
     if (!current) return;
     try {
-      const bytes = await captureCheckpoint(current.model, current.epoch, { batchSize: current.model.batchSize, trainedIn: 'browser' });
-      downloadBytes(bytes, `${current.model.plan.name}-epoch${current.epoch}.ckpt`);
+      const bytes = await current.model.captureCheckpoint(current.epoch, { batchSize: current.model.batchSize, trainedIn: 'browser' });
+      downloadBytes(bytes, `${current.model.name}-epoch${current.epoch}.ckpt`);
     } catch (error) {
       this.fail('Could not capture the checkpoint', error);
     }
@@ -82,16 +83,16 @@ export class FilesPanel {
 
   private async uploadCheckpoint(): Promise<void> {
     const file = this.upload.files?.[0];
-    const gpu = this.gpu();
+    const trainer = this.trainer();
     this.upload.value = '';
     if (!file) return;
-    if (!gpu) {
+    if (!trainer) {
       this.fail('Cannot load a checkpoint', new Error('this browser has no WebGPU'));
       return;
     }
     try {
       const bytes = await readFileBytes(file);
-      const { model, header } = await modelFromCheckpoint(gpu, bytes, file.name, this.batch());
+      const { model, header } = await trainer.modelFromCheckpoint(bytes, { source: file.name, batchSize: this.batch() });
       const savedAt = new Date().toISOString();
       await saveModel({ bytes, source: file.name, savedAt });
       state.saved = { at: savedAt, bytes: bytes.length };

@@ -1,17 +1,21 @@
 /**
- * The training page: wires the cards together. Everything GPU-side is the
- * engine's public API (src/index.ts), the same code the Node CLI runs.
+ * The training page: wires the cards together. Everything GPU-side runs in a
+ * dedicated worker (web/trainer-worker.ts) through the engine's worker API
+ * (src/worker/, `lenet-gpu/worker`), the same engine code the Node CLI runs;
+ * this thread edits the spec, draws the curves and the results, and stays
+ * responsive while a run trains.
  *
  * Start-up: the form takes the preset's recipe, then any URL query settings
  * (?preset=lenet5-variant&epochs=2&batch=32&trainLimit=2000&testLimit=500);
- * the GPU and MNIST load in parallel; a model kept in this browser is rebuilt
- * so the pad predicts at once. `<body data-phase>` and `window.__lenet` say
- * where the page is (page-state.ts).
+ * the worker gets its GPU device while it loads MNIST; a model kept in this
+ * browser is rebuilt so the pad predicts at once. `<body data-phase>` and
+ * `window.__lenet` say where the page is (page-state.ts).
  */
-import { presets, type Gpu, type MnistSplits } from '../src/index.ts';
-import { loadData } from './data-panel.ts';
+import { presets } from '../src/index.ts';
+import type { TrainerClient } from '../src/worker/index.ts';
+import { loadData, type PageData } from './data-panel.ts';
 import { FilesPanel } from './files-panel.ts';
-import { connectGpu } from './gpu-connect.ts';
+import { connectGpu, startTrainer } from './gpu-connect.ts';
 import { ModelSlot } from './model-slot.ts';
 import { recordError, setPhase, state } from './page-state.ts';
 import { PredictPanel } from './predict-panel.ts';
@@ -43,8 +47,10 @@ try {
 writeSettingsToForm(form, initial);
 const batchField = (): number => Number((form.elements.namedItem('batch') as HTMLInputElement).value);
 
-let gpu: Gpu | undefined;
-let data: MnistSplits | undefined;
+const trainer = startTrainer();
+/** The trainer once its device exists. */
+let gpuReady: TrainerClient | undefined;
+let data: PageData | undefined;
 const slot = new ModelSlot();
 
 const editor = new SpecEditor(
@@ -62,26 +68,26 @@ const editor = new SpecEditor(
     trainPanel.validate();
   },
 );
-const files = new FilesPanel(() => gpu, slot, batchField);
+const files = new FilesPanel(() => gpuReady, slot, batchField);
 const trainPanel = new TrainPanel({
-  gpu: () => gpu,
+  trainer: () => gpuReady,
   data: () => data,
   editor,
   slot,
   onTrained: (settings) => void files.keepTrained(settings),
 });
-const predictPanel = new PredictPanel(slot, () => trainPanel.running);
+const predictPanel = new PredictPanel(slot, () => trainPanel.trainingModel);
 editor.selectPreset(preset);
 if (requestedPreset !== preset) showMessage(byId('spec-error', HTMLElement), `Unknown preset "${requestedPreset}" in the URL; showing lenet5.`);
 
 async function start(): Promise<void> {
-  const dataLoaded = loadData((image) => predictPanel.showImage(image)).then((d) => {
+  const dataLoaded = loadData(trainer, (image) => predictPanel.showImage(image)).then((d) => {
     data = d;
     trainPanel.validate();
   });
-  gpu = await connectGpu();
+  if (await connectGpu(trainer)) gpuReady = trainer;
   trainPanel.validate();
-  if (gpu) await files.restoreFromBrowser();
+  if (gpuReady) await files.restoreFromBrowser();
   await dataLoaded;
   if (state.phase === 'starting') setPhase('ready');
 }

@@ -1,13 +1,15 @@
 /**
  * The one model the page predicts with (and saves), whichever way it came:
- * trained here, restored from IndexedDB, or loaded from a file. Replacing it
- * disposes the previous model's GPU buffers; listeners update the UI.
+ * trained here, restored from IndexedDB, or loaded from a file; it lives in
+ * the training worker. Replacing it disposes the previous model's GPU
+ * buffers there; listeners update the UI.
  */
-import type { Model } from '../src/index.ts';
-import { state } from './page-state.ts';
+import type { RemoteModel } from '../src/worker/index.ts';
+import { recordError, state } from './page-state.ts';
+import { errorText } from './ui/dom.ts';
 
 export interface SlotModel {
-  model: Model;
+  model: RemoteModel;
   /** 'trained here', 'restored from this browser', or a file name. */
   source: string;
   /** Epochs the weights have been trained for. */
@@ -25,9 +27,9 @@ export class ModelSlot {
   }
 
   set(next: SlotModel | undefined): void {
-    if (this.value && this.value.model !== next?.model) this.value.model.dispose();
+    if (this.value && this.value.model !== next?.model) this.value.model.dispose().catch((error: unknown) => recordError(`disposing the previous model: ${errorText(error)}`));
     this.value = next;
-    state.model = next && { source: next.source, name: next.model.plan.name, epoch: next.epoch, batch: next.model.batchSize };
+    state.model = next && { source: next.source, name: next.model.name, epoch: next.epoch, batch: next.model.batchSize };
     for (const listener of this.listeners) listener(next);
   }
 

@@ -25,8 +25,8 @@ export interface PageState {
   evaluation?: { count: number; accuracy: number; loss: number; macroAuc: number; confusion: number[][]; mistakes: number; seconds: number };
   /** The model the pad predicts with. */
   model?: { source: string; name: string; epoch: number; batch: number };
-  /** The latest prediction of the drawing pad; `count` increases with each. */
-  prediction?: { digit: number; probabilities: number[]; count: number };
+  /** The latest prediction of the drawing pad; `count` increases with each; `byTrainingModel` while a run trains. */
+  prediction?: { digit: number; probabilities: number[]; count: number; byTrainingModel: boolean };
   /** True while the pad's drawing is being (or is about to be) classified. */
   predicting?: boolean;
   saved?: { at: string; bytes: number };

@@ -1,11 +1,13 @@
 /**
  * The drawing card: every stroke is preprocessed like MNIST (digit-preprocess.ts),
- * shown as the 28x28 image the model sees, and classified with the engine's
- * predict (which pads the one image to the model's batch); the class
- * probabilities appear as bars. Predictions wait while a run trains, because
- * the evaluation pass shares the model's buffers with training.
+ * shown as the 28x28 image the model sees, and classified in the training
+ * worker with the engine's predict (which pads the one image to the model's
+ * batch); the class probabilities appear as bars. While a run trains, the
+ * model being trained classifies the drawing: its predict takes a turn
+ * between two training submits, so the answer comes at once and training
+ * goes on unchanged.
  */
-import { predict } from '../src/index.ts';
+import type { RemoteModel } from '../src/worker/index.ts';
 import { inkFromRgba, preprocessDigit } from './digit-preprocess.ts';
 import { LatestOnly } from './latest-only.ts';
 import type { ModelSlot } from './model-slot.ts';
@@ -26,7 +28,8 @@ export class PredictPanel {
 
   constructor(
     private readonly slot: ModelSlot,
-    private readonly busy: () => boolean,
+    /** The model under training, while a run's fit is under way. */
+    private readonly trainingModel: () => RemoteModel | undefined,
   ) {
     this.predictor = new LatestOnly(
       () => this.predictNow(),
@@ -61,25 +64,22 @@ export class PredictPanel {
     const rgba = this.pad.pixels();
     const image = this.hasInk ? preprocessDigit(inkFromRgba(rgba.data, rgba.width, rgba.height), rgba.width, rgba.height) : undefined;
     paintGray(this.preview, image ?? new Uint8Array(28 * 28), 28, 28);
-    const current = this.slot.current;
+    const training = this.trainingModel();
+    const model = training ?? this.slot.current?.model;
     if (!image) {
       this.bars.replaceChildren();
-      this.text.textContent = current ? 'Draw a digit with the mouse or a finger.' : 'Draw a digit; train or load a model to classify it.';
+      this.text.textContent = model ? 'Draw a digit with the mouse or a finger.' : 'Draw a digit; train or load a model to classify it.';
       return;
     }
-    if (!current) {
+    if (!model) {
       this.text.textContent = 'Train a model or load a checkpoint to classify your drawing.';
       return;
     }
-    if (this.busy()) {
-      this.text.textContent = 'Training is using the GPU; the drawing is classified when it finishes.';
-      return;
-    }
-    const { probabilities, classes } = await predict(current.model, image, 1);
-    const row = Array.from(probabilities.subarray(0, current.model.plan.outputClasses));
+    const { probabilities, classes } = await model.predict(image, 1);
+    const row = Array.from(probabilities.subarray(0, model.outputClasses));
     const digit = classes[0];
     renderProbabilityBars(this.bars, row);
-    this.text.textContent = `It looks like a ${digit} (${(row[digit] * 100).toFixed(1)}%).`;
-    state.prediction = { digit, probabilities: row, count: ++this.count };
+    this.text.textContent = `It looks like a ${digit} (${(row[digit] * 100).toFixed(1)}%)${training ? ', says the model in training' : ''}.`;
+    state.prediction = { digit, probabilities: row, count: ++this.count, byTrainingModel: training !== undefined };
   }
 }

@@ -1,10 +1,12 @@
 /**
- * The training card: the hyper-parameter form, Train / Pause / Stop (fit's
- * control object: pause waits between submits, stop ends after the current
- * one and still evaluates what was learnt), the progress line with samples/s
- * and ETA, early-stopping status and the live curves; then the results card.
+ * The training card: the hyper-parameter form, Train / Pause / Stop (the
+ * worker's fit: pause waits between submits, stop ends after the current one
+ * and still evaluates what was learnt), the progress line with samples/s and
+ * ETA, early-stopping status and the live curves; then the results card.
+ * Training runs in the worker: this thread only draws what it reports.
  */
-import type { Gpu, MnistSplits, TrainingControl } from '../src/index.ts';
+import type { RemoteFit, RemoteModel, TrainerClient } from '../src/worker/index.ts';
+import type { PageData } from './data-panel.ts';
 import { recordError, setPhase, state } from './page-state.ts';
 import type { ModelSlot } from './model-slot.ts';
 import { earlyStoppingOptions, readSettingsFromForm, type TrainSettings } from './settings.ts';
@@ -17,8 +19,9 @@ import { renderResults } from './ui/results-view.ts';
 import type { SpecEditor } from './ui/spec-editor.ts';
 
 export interface TrainPanelDeps {
-  gpu: () => Gpu | undefined;
-  data: () => MnistSplits | undefined;
+  /** The worker, once it has a GPU device. */
+  trainer: () => TrainerClient | undefined;
+  data: () => PageData | undefined;
   editor: SpecEditor;
   slot: ModelSlot;
   /** After a run produced a model (it is already in the slot). */
@@ -35,7 +38,8 @@ export class TrainPanel {
   private readonly esStatus = byId('early-stopping-status', HTMLElement);
   private readonly settingsError = byId('settings-error', HTMLElement);
   private readonly chart = new CurvesChart(byId('curves', HTMLCanvasElement));
-  private control: TrainingControl | undefined;
+  /** Set from the click on Train until the run's model takes the slot (or the run fails). */
+  private run: { fit?: RemoteFit; model?: RemoteModel; stopping: boolean } | undefined;
 
   constructor(private readonly deps: TrainPanelDeps) {
     this.trainButton.addEventListener('click', () => void this.train());
@@ -45,7 +49,12 @@ export class TrainPanel {
   }
 
   get running(): boolean {
-    return this.control !== undefined;
+    return this.run !== undefined;
+  }
+
+  /** The model being trained, while a run's fit is under way: the pad predicts with it. */
+  get trainingModel(): RemoteModel | undefined {
+    return this.run?.fit ? this.run.model : undefined;
   }
 
   /** Enables Train when the GPU, the data, the spec and the settings are all usable. */
@@ -57,25 +66,27 @@ export class TrainPanel {
     } catch (error) {
       showMessage(this.settingsError, errorText(error));
     }
-    const ready = Boolean(settings && this.deps.gpu() && this.deps.data() && this.deps.editor.current.ok);
+    const ready = Boolean(settings && this.deps.trainer() && this.deps.data() && this.deps.editor.current.ok);
     this.trainButton.disabled = this.running || !ready;
     if (!this.running && state.phase === 'no-webgpu') this.status.textContent = 'Training needs WebGPU: see the message at the top of the page.';
-    else if (!this.running && this.deps.gpu() && !this.deps.data()) this.status.textContent = 'Waiting for the data…';
+    else if (!this.running && this.deps.trainer() && !this.deps.data()) this.status.textContent = 'Waiting for the data…';
     else if (!this.running && ready && !state.run) this.status.textContent = 'Ready to train.';
     return settings;
   }
 
   private togglePause(): void {
-    if (!this.control) return;
-    this.control.paused = !this.control.paused;
-    this.pauseButton.textContent = this.control.paused ? 'Resume' : 'Pause';
-    if (this.control.paused) this.status.textContent = `Paused. ${this.status.textContent ?? ''}`;
+    const fit = this.run?.fit;
+    if (!fit || this.run?.stopping) return;
+    void (fit.paused ? fit.resume() : fit.pause()).catch((error: unknown) => recordError(errorText(error)));
+    this.pauseButton.textContent = fit.paused ? 'Resume' : 'Pause';
+    if (fit.paused) this.status.textContent = `Paused. ${this.status.textContent ?? ''}`;
   }
 
   private stop(): void {
-    if (!this.control) return;
-    this.control.stopRequested = true;
-    this.control.paused = false;
+    const run = this.run;
+    if (!run?.fit) return;
+    run.stopping = true;
+    void run.fit.stop().catch((error: unknown) => recordError(errorText(error)));
     this.stopButton.disabled = true;
     this.pauseButton.disabled = true;
     this.status.textContent = 'Stopping after the current steps…';
@@ -91,14 +102,17 @@ export class TrainPanel {
 
   private async train(): Promise<void> {
     const settings = this.validate();
-    const gpu = this.deps.gpu();
+    const trainer = this.deps.trainer();
     const data = this.deps.data();
     const check = this.deps.editor.current;
-    if (!settings || !gpu || !data || !check.ok || this.running) return;
-    const control: TrainingControl = { paused: false, stopRequested: false };
-    this.control = control;
+    if (!settings || !trainer || !data || !check.ok || this.running) return;
+    const current: NonNullable<TrainPanel['run']> = { stopping: false };
+    this.run = current;
     state.runsStarted++;
     this.setRunning(true);
+    // Pause and Stop wait for the fit to exist (the kernels compile first).
+    this.pauseButton.disabled = true;
+    this.stopButton.disabled = true;
     setPhase('training');
     const run: NonNullable<typeof state.run> = { steps: [], epochs: [], notes: [], curvePoints: { loss: 0, accuracy: 0, validation: 0 } };
     state.run = run;
@@ -109,14 +123,19 @@ export class TrainPanel {
     this.progress.value = 0;
     this.status.textContent = `Building ${check.plan.name} for batch ${settings.batch} (compiling the GPU kernels)…`;
     try {
-      const result = await runTraining(gpu, check.spec, settings, data, {
-        control,
+      const result = await runTraining(trainer, check.spec, settings, data, {
+        onStarted: (model, fit) => {
+          current.model = model;
+          current.fit = fit;
+          this.pauseButton.disabled = false;
+          this.stopButton.disabled = false;
+        },
         onStep: (e) => {
           run.steps.push(e);
           this.chart.addStep(e);
           run.curvePoints = this.chart.pointCounts();
           this.progress.value = (e.epoch - 1 + e.step / e.stepsPerEpoch) / settings.epochs;
-          if (!control.stopRequested) this.status.textContent = `${control.paused ? 'Paused. ' : ''}${stepLine(e, settings.epochs, settings.batch)}`;
+          if (!current.stopping) this.status.textContent = `${current.fit?.paused ? 'Paused. ' : ''}${stepLine(e, settings.epochs, settings.batch)}`;
         },
         onEpochEnd: (log) => {
           run.epochs.push(log);
@@ -142,8 +161,8 @@ export class TrainPanel {
       this.status.textContent = `${how} after ${history.epochs.length} epoch(s)${last ? `: ${epochLine(last, settings.epochs)}` : ''}.`;
       if (history.notes.length) this.esStatus.textContent = history.notes.join('; ') + '.';
       this.progress.value = 1;
-      // The run is over before its model takes the slot, so a drawing waiting on the run is classified now.
-      this.control = undefined;
+      // The run is over before its model takes the slot, so the pad's drawing is classified by it now.
+      this.run = undefined;
       this.deps.slot.set({ model: result.model, source: 'trained here', epoch: history.bestEpoch ?? history.epochs.length });
       setPhase('trained');
       this.deps.onTrained(settings);
@@ -152,7 +171,7 @@ export class TrainPanel {
       recordError(errorText(error));
       setPhase('error');
     } finally {
-      this.control = undefined;
+      this.run = undefined;
       this.setRunning(false);
       this.validate();
     }

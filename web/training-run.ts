@@ -1,40 +1,52 @@
 /**
  * One training run, start to finish, with no DOM: take the first
  * `trainLimit` training and `testLimit` test samples, build the model from the
- * spec, fit it on the GPU (the engine's own fit, as in Node), then evaluate it
- * on the test samples. The caller owns the returned model.
+ * spec in the training worker, fit it there (the engine's own fit, as in Node),
+ * then evaluate it on the test samples. The caller owns the returned model.
  */
-import { evaluate, fit, Model, subset, type EpochLog, type Evaluation, type Gpu, type History, type ImageDataset, type MnistSplits, type ModelSpec, type StepEvent, type TrainingControl } from '../src/index.ts';
+import { subset, type EpochLog, type Evaluation, type History, type ImageDataset, type ModelSpec, type StepEvent } from '../src/index.ts';
+import type { RemoteFit, RemoteModel, TrainerClient } from '../src/worker/index.ts';
+import type { PageData } from './data-panel.ts';
 import { fitOptions, optimizerConfig, type TrainSettings } from './settings.ts';
 
 /** Steps per command buffer: small enough for smooth curves and prompt pause/stop, large enough to keep the GPU fed. */
 const STEPS_PER_SUBMIT = 4;
 
 export interface RunHooks {
-  control: TrainingControl;
+  /** The model is built and its fit started: pause/stop go to `fit`, predictions may use `model`. */
+  onStarted: (model: RemoteModel, fit: RemoteFit) => void;
   onStep: (e: StepEvent) => void;
   onEpochEnd: (log: EpochLog) => void;
   onEvaluating: () => void;
 }
 
 export interface RunResult {
-  model: Model;
+  model: RemoteModel;
   history: History;
   evaluation: Evaluation;
+  /** The test samples evaluated, on this thread (for the misclassified digits). */
   test: ImageDataset;
 }
 
-export async function runTraining(gpu: Gpu, spec: ModelSpec, s: TrainSettings, data: MnistSplits, hooks: RunHooks): Promise<RunResult> {
-  const train = subset(data.train, { start: 0, end: Math.min(s.trainLimit, data.train.count) });
-  const test = subset(data.test, { start: 0, end: Math.min(s.testLimit, data.test.count) });
-  const model = await Model.create(gpu, spec, { batchSize: s.batch, optimizer: optimizerConfig(s), seed: s.seed });
+export async function runTraining(trainer: TrainerClient, spec: ModelSpec, s: TrainSettings, data: PageData, hooks: RunHooks): Promise<RunResult> {
+  const testCount = Math.min(s.testLimit, data.test.count);
+  const [train, test] = await Promise.all([
+    data.train.subset({ start: 0, end: Math.min(s.trainLimit, data.train.count) }),
+    data.test.subset({ start: 0, end: testCount }),
+  ]);
+  const model = await trainer.createModel(spec, { batchSize: s.batch, optimizer: optimizerConfig(s), seed: s.seed });
   try {
-    const history = await fit(model, train, { ...fitOptions(s), stepsPerSubmit: STEPS_PER_SUBMIT, control: hooks.control, onStep: hooks.onStep, onEpochEnd: hooks.onEpochEnd });
+    const fit = model.fit(train, { ...fitOptions(s), stepsPerSubmit: STEPS_PER_SUBMIT, onStep: hooks.onStep, onEpochEnd: hooks.onEpochEnd });
+    hooks.onStarted(model, fit);
+    const history = await fit;
     hooks.onEvaluating();
-    const evaluation = await evaluate(model, test);
-    return { model, history, evaluation, test };
+    const evaluation = await model.evaluate(test);
+    return { model, history, evaluation, test: subset(data.testImages, { start: 0, end: testCount }) };
   } catch (error) {
-    model.dispose();
+    void model.dispose().catch(() => undefined);
     throw error;
+  } finally {
+    void train.release().catch(() => undefined);
+    void test.release().catch(() => undefined);
   }
 }

@@ -73,14 +73,28 @@ export class TrainerClient {
     worker.addEventListener('messageerror', () => this.fail(new Error('The training worker sent a message that could not be read.')));
   }
 
-  /** The adapter the worker's device runs on. */
-  adapter!: AdapterReport;
+  /** The adapter the worker's device runs on, once requestGpu has answered. */
+  adapter: AdapterReport | undefined;
 
-  /** Takes over a worker running serveTrainer and gets its GPU device. */
+  /** Takes over a worker running serveTrainer and gets its GPU device (WebGpuUnavailableError where there is none). */
   static async connect(worker: WorkerLike, options: TrainerConnectOptions = {}): Promise<TrainerClient> {
-    const client = new TrainerClient(worker, options);
-    client.adapter = await client.call('connect', [{ powerPreference: options.powerPreference, withoutFeatures: options.withoutFeatures }]);
+    const client = TrainerClient.start(worker, options);
+    await client.requestGpu();
     return client;
+  }
+
+  /**
+   * Takes over a worker without asking for a device yet: data can load while
+   * requestGpu runs, and without WebGPU at all.
+   */
+  static start(worker: WorkerLike, options: TrainerConnectOptions = {}): TrainerClient {
+    return new TrainerClient(worker, options);
+  }
+
+  /** Gets the worker its GPU device (once; later calls return the same adapter report). */
+  async requestGpu(): Promise<AdapterReport> {
+    this.adapter = await this.call('connect', [{ powerPreference: this.options.powerPreference, withoutFeatures: this.options.withoutFeatures }]);
+    return this.adapter;
   }
 
   /** Loads MNIST in the worker (fetch there, parse there): the train and test splits as worker data sets. */

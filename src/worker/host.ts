@@ -58,6 +58,7 @@ export function serveTrainer(options: ServeOptions = {}): () => void {
   const post = (message: WorkerMessage, transfer: Transferable[] = []): void => scope.postMessage(message, transfer);
 
   let gpu: Gpu | undefined;
+  let gpuRequest: Promise<Gpu> | undefined;
   let nextId = 1;
   const datasets = new Map<number, ImageDataset>();
   const models = new Map<number, Model>();
@@ -106,16 +107,21 @@ export function serveTrainer(options: ServeOptions = {}): () => void {
     datasets.clear();
     gpu?.destroy();
     gpu = undefined;
+    gpuRequest = undefined;
   };
 
   const handlers: Handlers = {
     async connect(gpuOptions) {
-      if (gpu) return gpu.report;
-      gpu = await getGpu({
+      // One device per worker, also when two calls race; a failed request may be retried.
+      gpuRequest ??= getGpu({
         ...gpuOptions,
         onLost: (info) => post({ kind: 'deviceLost', reason: info.reason, message: info.message }),
         onError: (error) => post({ kind: 'gpuError', message: error.message }),
+      }).catch((error: unknown) => {
+        gpuRequest = undefined;
+        throw error;
       });
+      gpu = await gpuRequest;
       return gpu.report;
     },
     async loadMnist(source) {

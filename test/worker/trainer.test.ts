@@ -70,7 +70,7 @@ describe('training through the worker API', () => {
   });
 
   it('reports the adapter and keeps data sets by handle', async () => {
-    expect(client.adapter.runtime).toMatch(/^node/);
+    expect(client.adapter?.runtime).toMatch(/^node/);
     expect(remoteTrain).toMatchObject({ count: 800, rows: 28, cols: 28 });
     const part = await remoteTest.subset({ start: 10, end: 13 });
     const back = await part.read();
