@@ -5,7 +5,8 @@
  * which browsers, which flags), not go blank: the rest of the page (spec
  * editing, the data) still works.
  */
-import { WebGpuUnavailableError } from '../src/index.ts';
+import { requestGpu, WebGpuUnavailableError } from '../src/index.ts';
+import { navigatorGpu } from '../src/gpu/device.ts';
 import { BROWSER_HELP } from '../src/gpu/errors.ts';
 import { TrainerClient } from '../src/worker/index.ts';
 import { byId, errorText, showMessage } from './ui/dom.ts';
@@ -29,6 +30,8 @@ export function startTrainer(): TrainerClient {
 export async function connectGpu(trainer: TrainerClient): Promise<boolean> {
   const status = byId('gpu-status', HTMLElement);
   try {
+    // A browser without WebGPU on the page has none in its workers: requestGpu says so here at once.
+    if (!navigatorGpu()) await requestGpu();
     const r = await trainer.requestGpu();
     state.adapter = `${r.vendor || '?'} / ${r.architecture || '?'}${r.description ? ` (${r.description})` : ''}${r.isFallback ? ' [CPU fallback]' : ''}`;
     status.textContent = `WebGPU adapter: ${state.adapter}; training runs in a worker, off the page's main thread.`;
