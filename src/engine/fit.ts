@@ -24,6 +24,7 @@ import { AugmentedInput, recordAugmentedTrainPass } from '../research/augmented-
 import type { AugmentOptions } from '../research/augment-reference.ts';
 import { GpuSnapshot } from './snapshot.ts';
 import { TotalsRing } from './totals-ring.ts';
+import { NumericalError } from './errors.ts';
 import { ModelBusyError } from './model-turns.ts';
 import { pacerFor, type SubmitWait } from './submit-pacer.ts';
 import { gpuIdle } from '../gpu/gpu-wait.ts';
@@ -93,9 +94,7 @@ export interface FitOptions {
   augment?: AugmentOptions;
 }
 
-export class NumericalError extends Error {
-  override name = 'NumericalError';
-}
+export { NumericalError };
 
 const now = (): number => performance.now();
 

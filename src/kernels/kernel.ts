@@ -15,6 +15,7 @@ import { ShapeError } from '../geometry.ts';
 import { GpuLimitError, GpuValidationError } from '../gpu/errors.ts';
 import { createBufferFrom } from '../gpu/buffers.ts';
 import { packUniform, reflectEntry, uniformLayout, type EntryReflection } from './reflect.ts';
+import { KernelCompileError } from './errors.ts';
 
 export interface ShaderSource {
   /** File name under shaders/, for messages. */
@@ -32,9 +33,7 @@ export interface Kernel {
   layout: GPUBindGroupLayout;
 }
 
-export class KernelCompileError extends Error {
-  override name = 'KernelCompileError';
-}
+export { KernelCompileError };
 
 export class KernelCache {
   private readonly kernels = new Map<string, Promise<Kernel>>();

@@ -8,14 +8,13 @@
 import { DatasetError } from '../data/dataset.ts';
 import { IdxError } from '../data/idx.ts';
 import { MnistFetchError } from '../data/mnist-browser.ts';
-import { CheckpointError } from '../engine/checkpoint.ts';
-import { NumericalError } from '../engine/fit.ts';
+import { CheckpointError, NumericalError } from '../engine/errors.ts';
 import { ModelBusyError, ModelDisposedError } from '../engine/model-turns.ts';
 import { ShapeError } from '../geometry.ts';
 import { GpuDeviceLostError, GpuLimitError, GpuValidationError, WebGpuUnavailableError } from '../gpu/errors.ts';
 import { SpecError } from '../graph/infer.ts';
 import { InteropError } from '../interop/errors.ts';
-import { KernelCompileError } from '../kernels/kernel.ts';
+import { KernelCompileError } from '../kernels/errors.ts';
 import { AugmentOptionsError } from '../research/augment-reference.ts';
 import type { SerializedError } from './protocol.ts';
 

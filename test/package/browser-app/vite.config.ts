@@ -1,0 +1,8 @@
+// The app's whole Vite config: MNIST served and copied by the package's plugin, two pages.
+import { defineConfig } from 'vite';
+import { mnistFiles } from 'lenet-gpu/vite';
+
+export default defineConfig({
+  plugins: [mnistFiles()],
+  build: { target: 'es2022', rolldownOptions: { input: { train: 'index.html', predict: 'predict.html' } } },
+});
