@@ -188,20 +188,17 @@ export class TrainerClient {
 }
 
 /** A data set held in the worker. */
-export class RemoteDataset {
-  readonly id: number;
-  readonly count: number;
-  readonly rows: number;
-  readonly cols: number;
+export class RemoteDataset implements DatasetInfo {
+  declare readonly id: number;
+  declare readonly count: number;
+  declare readonly rows: number;
+  declare readonly cols: number;
 
   constructor(
     private readonly client: TrainerClient,
     info: DatasetInfo,
   ) {
-    this.id = info.id;
-    this.count = info.count;
-    this.rows = info.rows;
-    this.cols = info.cols;
+    Object.assign(this, info);
   }
 
   /** Samples [start, end) as another worker data set (no copy in the worker). */
@@ -259,35 +256,27 @@ export class RemoteFit implements PromiseLike<History> {
 }
 
 /** A model held in the worker, with the main-thread Model's operations. */
-export class RemoteModel {
-  readonly id: number;
-  readonly name: string;
-  readonly spec: ModelSpec;
-  readonly paramCount: number;
-  readonly batchSize: number;
-  readonly seed: number;
-  readonly variant: ModelInfo['variant'];
-  readonly inputShape: [number, number, number];
-  readonly outputClasses: number;
-  /** The layer table, as Model.summary() gives it. */
-  readonly summaryText: string;
+export class RemoteModel implements Omit<ModelInfo, 'summary'> {
+  declare readonly id: number;
+  declare readonly name: string;
+  declare readonly spec: ModelSpec;
+  declare readonly paramCount: number;
+  declare readonly batchSize: number;
+  declare readonly seed: number;
+  declare readonly variant: ModelInfo['variant'];
+  declare readonly inputShape: [number, number, number];
+  declare readonly outputClasses: number;
+  private readonly summaryText: string;
 
   constructor(
     private readonly client: TrainerClient,
-    info: ModelInfo,
+    { summary, ...info }: ModelInfo,
   ) {
-    this.id = info.id;
-    this.name = info.name;
-    this.spec = info.spec;
-    this.paramCount = info.paramCount;
-    this.batchSize = info.batchSize;
-    this.seed = info.seed;
-    this.variant = info.variant;
-    this.inputShape = info.inputShape;
-    this.outputClasses = info.outputClasses;
-    this.summaryText = info.summary;
+    Object.assign(this, info);
+    this.summaryText = summary;
   }
 
+  /** The layer table, as Model.summary() gives it. */
   summary(): string {
     return this.summaryText;
   }
