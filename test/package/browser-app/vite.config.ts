@@ -1,4 +1,4 @@
-// The app's whole Vite config: MNIST served and copied by the package's plugin, two pages.
+// vite.config.ts: MNIST served and copied by the package's plugin; two pages.
 import { defineConfig } from 'vite';
 import { mnistFiles } from 'lenet-gpu/vite';
 
