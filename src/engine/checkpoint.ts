@@ -1,20 +1,25 @@
 /**
- * Checkpoints: weights and optimizer state in one self-checking binary file.
+ * Checkpoints: weights, optimizer state and (optionally) where training
+ * stands, in one self-checking binary file.
  *
- * Format (little-endian), version 1:
+ * Format (little-endian), version 2:
  *   0   8 bytes   magic "LENETGPU"
- *   8   u32       format version (1)
+ *   8   u32       format version (2; version 1 files, without sections, load too)
  *   12  u32       header length H (bytes of UTF-8 JSON)
  *   16  H bytes   header JSON: { spec, optimizer, seed, epoch, parameterCount,
- *                 slots, stateBytes, savedAt, runCard? }, padded with spaces
- *                 to a multiple of 4
+ *                 slots, stateBytes, sections, savedAt, runCard?, training? },
+ *                 padded with spaces to a multiple of 4
  *   ..  f32 x P   parameters, packed (parameterLayout(plan) without gaps)
  *   ..  f32 x P   each optimizer slot (Adam: m then v; SGD: velocity), packed
  *   ..  stateBytes the optimizer's GPU state buffer (step counter, learning rate)
+ *   ..  sections  named byte arrays, in header.sections order, each padded to 4
+ *                 (a fit's state: its running totals, the best weights so far)
  *   end u32       CRC-32 of every byte before it
  * Loading checks magic, version, length, checksum, then that the spec and
  * optimizer match the model, all before writing anything to the GPU: a damaged
  * or mismatched checkpoint is refused whole, never half-applied.
+ * `header.training` with its sections is a fit's state (fit-state.ts): a
+ * checkpoint taken mid-epoch continues exactly where it was taken.
  */
 import { readBytes, readF32 } from '../gpu/buffers.ts';
 import { CheckpointError } from './errors.ts';
@@ -22,11 +27,14 @@ import { ModelBusyError } from './model-turns.ts';
 import { alignParams, packedSize, packParams } from '../graph/param-packing.ts';
 import type { ModelSpec } from '../graph/spec.ts';
 import { crc32 } from '../util/crc32.ts';
+import { fitStateToCheckpoint, type FitState } from './fit-state.ts';
 import type { Model } from './model.ts';
 import type { ResolvedOptimizer } from './optimizer-state.ts';
 
 const MAGIC = 'LENETGPU';
-const VERSION = 1;
+const VERSION = 2;
+/** Versions this build reads. */
+const READABLE = [1, 2];
 
 export { CheckpointError };
 
@@ -39,8 +47,12 @@ export interface CheckpointHeader {
   parameterCount: number;
   slots: number;
   stateBytes: number;
+  /** Named byte arrays after the optimizer state (version 2; none in version 1). */
+  sections?: { name: string; bytes: number }[];
   savedAt: string;
   runCard?: Record<string, unknown>;
+  /** A fit's state, without its byte arrays (those are sections): see fit-state.ts. */
+  training?: Record<string, unknown>;
 }
 
 export interface Checkpoint {
@@ -48,7 +60,10 @@ export interface Checkpoint {
   params: Float32Array;
   slots: Float32Array[];
   state: Uint8Array;
+  sections: Record<string, Uint8Array>;
 }
+
+const padded = (n: number): number => Math.ceil(n / 4) * 4;
 
 /** Specs compare by their JSON with keys sorted, so key order does not matter. */
 export function canonicalJson(value: unknown): string {
@@ -58,12 +73,14 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
-  let headerText = JSON.stringify(c.header);
+  const sectionList = Object.entries(c.sections).map(([name, data]) => ({ name, bytes: data.length }));
+  let headerText = JSON.stringify({ ...c.header, sections: sectionList });
   const headerBytes0 = new TextEncoder().encode(headerText);
   headerText += ' '.repeat((4 - (headerBytes0.length % 4)) % 4);
   const header = new TextEncoder().encode(headerText);
   const P = c.params.length;
-  const total = 16 + header.length + 4 * P * (1 + c.slots.length) + c.state.length + 4;
+  const sectionBytes = sectionList.reduce((sum, section) => sum + padded(section.bytes), 0);
+  const total = 16 + header.length + 4 * P * (1 + c.slots.length) + c.state.length + sectionBytes + 4;
   const bytes = new Uint8Array(total);
   const view = new DataView(bytes.buffer);
   bytes.set(new TextEncoder().encode(MAGIC), 0);
@@ -77,6 +94,10 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   }
   bytes.set(c.state, at);
   at += c.state.length;
+  for (const data of Object.values(c.sections)) {
+    bytes.set(data, at);
+    at += padded(data.length);
+  }
   view.setUint32(at, crc32(bytes.subarray(0, at)), true);
   return bytes;
 }
@@ -89,7 +110,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) fail('is not a lenet-gpu checkpoint (magic bytes differ)');
   const version = view.getUint32(8, true);
-  if (version !== VERSION) fail(`has format version ${version}; this build reads version ${VERSION}`);
+  if (!READABLE.includes(version)) fail(`has format version ${version}; this build reads versions ${READABLE.join(' and ')} (a newer lenet-gpu wrote it: update this one)`);
   const stored = view.getUint32(bytes.length - 4, true);
   const actual = crc32(bytes.subarray(0, bytes.length - 4));
   if (stored !== actual) fail(`is damaged or truncated: checksum ${actual.toString(16)} does not match the stored ${stored.toString(16)}; use another copy`);
@@ -102,8 +123,9 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
     return fail('has an unreadable header');
   }
   const P = header.parameterCount;
+  const sectionList = header.sections ?? [];
   let at = 16 + headerLength;
-  const expected = at + 4 * P * (1 + header.slots) + header.stateBytes + 4;
+  const expected = at + 4 * P * (1 + header.slots) + header.stateBytes + sectionList.reduce((sum, section) => sum + padded(section.bytes), 0) + 4;
   if (expected !== bytes.length) fail(`is ${bytes.length} bytes but its header describes ${expected}`);
   const readArray = (): Float32Array => {
     const out = new Float32Array(P);
@@ -113,11 +135,21 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
   const params = readArray();
   const slots = Array.from({ length: header.slots }, readArray);
   const state = bytes.slice(at, at + header.stateBytes);
-  return { header, params, slots, state };
+  at += header.stateBytes;
+  const sections: Record<string, Uint8Array> = {};
+  for (const section of sectionList) {
+    sections[section.name] = bytes.slice(at, at + section.bytes);
+    at += padded(section.bytes);
+  }
+  return { header, params, slots, state, sections };
 }
 
-/** Reads weights and optimizer state off the GPU into a checkpoint. */
-export async function captureCheckpoint(model: Model, epoch: number, runCard?: Record<string, unknown>): Promise<Uint8Array> {
+/**
+ * Reads weights and optimizer state off the GPU into a checkpoint; with a
+ * fit's state (History.endState, or the one afterEpoch hands over), the
+ * checkpoint continues that fit exactly (fit's `resume` option).
+ */
+export async function captureCheckpoint(model: Model, epoch: number, runCard?: Record<string, unknown>, fitState?: FitState): Promise<Uint8Array> {
   const { device, graph, optimizer } = model;
   // One turn on the model, so a fit running meanwhile cannot step between the reads.
   const { params, slots, state } = await model.turns.run(async () => {
@@ -127,6 +159,7 @@ export async function captureCheckpoint(model: Model, epoch: number, runCard?: R
     for (const slot of optimizer.slots) slotValues.push(packParams(graph.layout, await readF32(device, slot, graph.layout.total)));
     return { params: weights, slots: slotValues, state: new Uint8Array(await readBytes(device, optimizer.state)) };
   });
+  const fit = fitState ? fitStateToCheckpoint(fitState) : undefined;
   return encodeCheckpoint({
     header: {
       spec: model.spec,
@@ -138,10 +171,12 @@ export async function captureCheckpoint(model: Model, epoch: number, runCard?: R
       stateBytes: state.length,
       savedAt: new Date().toISOString(),
       runCard,
+      training: fit?.training,
     },
     params,
     slots,
     state,
+    sections: fit?.sections ?? {},
   });
 }
 

@@ -24,6 +24,14 @@ export interface EarlyStoppingDecision {
   epochsWithoutImprovement: number;
 }
 
+/** The counters that carry early stopping from one epoch to the next (saved in checkpoints). */
+export interface EarlyStoppingState {
+  /** Best value so far; null before the first epoch (JSON has no NaN). */
+  best: number | null;
+  bestEpoch: number;
+  wait: number;
+}
+
 export class EarlyStopping {
   readonly monitor: MonitoredMetric;
   readonly minDelta: number;
@@ -39,6 +47,17 @@ export class EarlyStopping {
     this.patience = options.patience ?? 0;
     this.restoreBestWeights = options.restoreBestWeights ?? false;
     if (!Number.isInteger(this.patience) || this.patience < 0) throw new RangeError(`early stopping patience must be a whole number >= 0, got ${options.patience}`);
+  }
+
+  get state(): EarlyStoppingState {
+    return { best: this.bestEpoch < 0 ? null : this.best, bestEpoch: this.bestEpoch, wait: this.wait };
+  }
+
+  /** Continues from saved counters (a resumed run). */
+  restore(state: EarlyStoppingState): void {
+    this.best = state.best ?? Number.NaN;
+    this.bestEpoch = state.bestEpoch;
+    this.wait = state.wait;
   }
 
   get higherIsBetter(): boolean {

@@ -23,6 +23,9 @@ import { BatchCursor, batchOrder, ResidentDataset } from './resident-dataset.ts'
 import { AugmentedInput, recordAugmentedTrainPass } from '../research/augmented-pass.ts';
 import type { AugmentOptions } from '../research/augment-reference.ts';
 import { GpuSnapshot } from './snapshot.ts';
+import type { FitState } from './fit-state.ts';
+import { readBytes } from '../gpu/buffers.ts';
+import { alignParams, packParams } from '../graph/param-packing.ts';
 import { TotalsRing } from './totals-ring.ts';
 import { NumericalError } from './errors.ts';
 import { ModelBusyError } from './model-turns.ts';
@@ -54,10 +57,30 @@ export interface EpochLog {
 
 export interface History {
   epochs: EpochLog[];
+  /** Each lost device fitWithRecovery (resilient-fit.ts) survived: where, from where it resumed, steps redone. */
+  recoveries?: Recovery[];
   stopReason: 'completed' | 'early-stopping' | 'stopped';
   /** Epoch whose weights the model holds at the end when restoreBestWeights is on. */
   bestEpoch?: number;
   notes: string[];
+  /**
+   * Where the fit ended, to continue it exactly: save it with the weights
+   * (captureCheckpoint's fitState) and pass it back as `resume`. After a stop
+   * in mid-epoch it holds the step reached, and its history leaves out the
+   * partial epoch that this history logs last.
+   */
+  endState?: FitState;
+}
+
+export interface Recovery {
+  /** 'destroyed', 'unknown', ... as the device reported it. */
+  reason: string;
+  /** The last step known done when the device was lost (epoch 1-based, step within it). */
+  lostAfter: { epoch: number; step: number };
+  /** The checkpoint training continued from: epochs completed, steps into the next. */
+  resumedFrom: { epoch: number; step: number };
+  /** Steps trained again (at least; the device may have finished more before it was lost). */
+  stepsRedone: number;
 }
 
 export interface TrainingControl {
@@ -87,8 +110,14 @@ export interface FitOptions {
   earlyStopping?: EarlyStoppingOptions;
   onStep?: (event: StepEvent) => void;
   onEpochEnd?: (log: EpochLog) => void;
-  /** Awaited after each epoch (and its early-stopping bookkeeping): e.g. to take a checkpoint. */
-  afterEpoch?: (log: EpochLog) => Promise<void> | void;
+  /**
+   * Awaited after each epoch and its early-stopping bookkeeping (and, when
+   * early stopping ends the run, after the best weights are back): e.g. to
+   * take a checkpoint with `state()`, which continues the run exactly.
+   */
+  afterEpoch?: (log: EpochLog, state: () => Promise<FitState>) => Promise<void> | void;
+  /** Continues a fit from its state (History.endState, or a checkpoint's): epoch, step, shuffle, totals, early stopping. The model must hold the weights of that moment. */
+  resume?: FitState;
   control?: TrainingControl;
   /** On-GPU random rotation/scaling/shift of each training batch; off by default. */
   augment?: AugmentOptions;
@@ -116,7 +145,17 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
   const stepsPerEpoch = Math.min(Math.ceil(trainCount / B), options.maxStepsPerEpoch ?? Infinity);
   const { device } = model;
   const stopper = options.earlyStopping ? new EarlyStopping(options.earlyStopping) : undefined;
-  const history: History = { epochs: [], stopReason: 'completed', notes: [] };
+  const resume = options.resume;
+  if (resume && resume.stepsPerEpoch !== stepsPerEpoch) {
+    throw new RangeError(
+      `the fit being resumed ran ${resume.stepsPerEpoch} steps per epoch, this one would run ${stepsPerEpoch} (another data count, validation split, batch size or maxStepsPerEpoch): resume with the interrupted run's settings`,
+    );
+  }
+  const seed = resume?.shuffleSeed ?? options.shuffleSeed ?? model.seed;
+  const history: History = resume
+    ? { epochs: [...resume.history.epochs], stopReason: resume.history.stopReason, bestEpoch: resume.history.bestEpoch, notes: [...resume.history.notes] }
+    : { epochs: [], stopReason: 'completed', notes: [] };
+  if (resume?.earlyStopping) stopper?.restore(resume.earlyStopping);
 
   model.assertUsable('fit');
   model.gpu.assertAlive();
@@ -125,6 +164,7 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
       `fit is already running on this ${model.plan.name} model; await it (or stop it through its control object) before starting another, or create a second Model to train in parallel`,
     );
   }
+  if (resume?.finished) return { ...history, endState: resume }; // nothing left to run
   const resident = new ResidentDataset(device, data, 'training data');
   const trainCursor = new BatchCursor(device, Math.ceil(trainCount / B) * B, 'train');
   const valCursor = valCount > 0 ? new BatchCursor(device, Math.ceil(valCount / B) * B, 'validation') : undefined;
@@ -133,9 +173,23 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
   // Epoch-start weights and optimizer state: what a numerical failure rolls back to.
   const epochStart = new GpuSnapshot(device, [model.graph.params, ...model.optimizer.slots, model.optimizer.state], 'epoch start');
   const best = stopper?.restoreBestWeights ? new GpuSnapshot(device, [model.graph.params], 'best weights') : undefined;
+  if (best && resume?.bestWeights) best.load(0, alignParams(model.graph.layout, resume.bestWeights));
   const augment = options.augment
     ? new AugmentedInput(device, { ...options.augment, seed: options.augment.seed ?? options.shuffleSeed ?? model.seed }, B, resident.imageSize)
     : undefined;
+  /** The state after `epochsDone` epochs and `step` steps of the next (read between submits, so nothing moves meanwhile). */
+  const stateAt = async (epochsDone: number, step: number, epochSeconds: number, finished: boolean): Promise<FitState> => ({
+    epoch: epochsDone,
+    step,
+    stepsPerEpoch,
+    shuffleSeed: seed,
+    trainTotals: step > 0 ? new Uint8Array(await readBytes(device, model.trainTotals)) : undefined,
+    epochSeconds: step > 0 ? epochSeconds : undefined,
+    earlyStopping: stopper?.state,
+    bestWeights: best && stopper && stopper.state.bestEpoch >= 0 ? packParams(model.graph.layout, new Float32Array(await best.read(0))) : undefined,
+    history: { epochs: [...history.epochs], stopReason: history.stopReason, bestEpoch: history.bestEpoch, notes: [...history.notes] },
+    finished,
+  });
   const passes: RecordedPass[] = [];
   model.fitting = true;
   try {
@@ -144,16 +198,18 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
     const valPass = valCursor ? await recordEvalPass(model, resident, valCursor) : undefined;
     if (valPass) passes.push(valPass);
     const valOrder = Uint32Array.from({ length: valCount }, (_, i) => trainCount + i);
-    const seed = options.shuffleSeed ?? model.seed;
 
-    for (let epoch = options.initialEpoch ?? 0; epoch < epochs; epoch++) {
+    for (let epoch = resume?.epoch ?? options.initialEpoch ?? 0; epoch < epochs; epoch++) {
+      // A resumed fit starts its first epoch at the step it reached, with that epoch's running totals.
+      const firstStep = resume && epoch === resume.epoch ? resume.step : 0;
       const order = options.shuffle === false ? Uint32Array.from({ length: trainCount }, (_, i) => i) : shuffledIndices(trainCount, epochSeed(seed, epoch));
-      trainCursor.load(batchOrder(order, B, 'wrap'));
-      // Transforms follow from the seed and the step alone, so resume and rollback reproduce them.
-      augment?.setStep(epoch * stepsPerEpoch);
+      trainCursor.load(batchOrder(order, B, 'wrap'), firstStep);
+      if (firstStep > 0 && resume?.trainTotals) device.queue.writeBuffer(model.trainTotals, 0, resume.trainTotals as Uint8Array<ArrayBuffer>);
+      // Transforms follow from the seed and the global step alone, so resume and rollback reproduce them.
+      augment?.setStep(epoch * stepsPerEpoch + firstStep);
       epochStart.save();
-      let started = now();
-      let done = 0;
+      let started = now() - (firstStep > 0 ? (resume?.epochSeconds ?? 0) * 1000 : 0);
+      let done = firstStep;
       let badLossBy: number | undefined;
       while (done < stepsPerEpoch) {
         if (options.control?.stopRequested || badLossBy !== undefined) break;
@@ -162,6 +218,7 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
           const pausedAt = now();
           while (options.control.paused && !options.control.stopRequested) await new Promise((r) => setTimeout(r, 50));
           started += now() - pausedAt;
+          if (options.control.stopRequested) break;
         }
         const steps = Math.min(stepsPerSubmit, stepsPerEpoch - done);
         // One submit per turn: a predict or evaluate asked for meanwhile runs between two submits.
@@ -191,6 +248,13 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
         );
       }
       await trainPacer.drain();
+      if (done === firstStep && done < stepsPerEpoch && badLossBy === undefined) {
+        // Stopped before this epoch trained a step: nothing to log (the totals are not this epoch's yet).
+        history.stopReason = 'stopped';
+        history.notes.push(`stopped by request before step ${done + 1} of epoch ${epoch + 1}`);
+        history.endState = firstStep > 0 && resume ? resume : await stateAt(epoch, 0, 0, false);
+        break;
+      }
       const totals = await trainRing.readNow();
       const seconds = (now() - started) / 1000;
       model.gpu.assertAlive();
@@ -203,6 +267,8 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
             `Training stopped; weights and optimizer state were restored to the start of epoch ${epoch + 1}, the last known good. Lower the learning rate.`,
         );
       }
+      // Stopped in mid-epoch: the state to continue from is this very step (taken before the partial epoch is logged).
+      const midEpochState = done < stepsPerEpoch ? await stateAt(epoch, done, seconds, false) : undefined;
       const log: EpochLog = {
         epoch: epoch + 1,
         loss: totals.lossSum / Math.max(1, totals.samples),
@@ -233,25 +299,36 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
       }
       history.epochs.push(log);
       options.onEpochEnd?.(log);
-      await options.afterEpoch?.(log);
-      if (options.control?.stopRequested) {
+      if (midEpochState) {
+        // Keras logs the partial epoch of a stopped run; the state leaves it out, so a resumed run logs it whole.
         history.stopReason = 'stopped';
-        history.notes.push(`stopped by request in epoch ${epoch + 1} after ${done} steps`);
+        history.notes.push(`stopped by request in epoch ${epoch + 1} after ${done} of ${stepsPerEpoch} steps`);
+        history.endState = midEpochState;
         break;
       }
-      if (stopper) {
-        const decision = stopper.update(epoch + 1, log[stopper.monitor]);
-        if (decision.improved) best?.save();
-        if (decision.stop) {
-          history.stopReason = 'early-stopping';
-          history.notes.push(`early stopping: ${stopper.monitor} did not improve for ${decision.epochsWithoutImprovement} epoch(s); best ${decision.bestValue.toFixed(4)} at epoch ${decision.bestEpoch}`);
-          if (best) {
-            await model.turns.run(async () => best.restore()); // not in the middle of an evaluate
-            history.bestEpoch = decision.bestEpoch;
-            history.notes.push(`restored the weights of epoch ${decision.bestEpoch}`);
-          }
-          break;
+      const decision = stopper?.update(epoch + 1, log[stopper.monitor]);
+      if (decision?.improved) best?.save();
+      if (decision?.stop) {
+        history.stopReason = 'early-stopping';
+        history.notes.push(`early stopping: ${stopper!.monitor} did not improve for ${decision.epochsWithoutImprovement} epoch(s); best ${decision.bestValue.toFixed(4)} at epoch ${decision.bestEpoch}`);
+        if (best) {
+          await model.turns.run(async () => best.restore()); // not in the middle of an evaluate
+          history.bestEpoch = decision.bestEpoch;
+          history.notes.push(`restored the weights of epoch ${decision.bestEpoch}`);
         }
+      }
+      const finished = Boolean(decision?.stop) || epoch + 1 >= epochs;
+      const state = (): Promise<FitState> => stateAt(epoch + 1, 0, 0, finished);
+      await options.afterEpoch?.(log, state);
+      if (finished) {
+        history.endState = await state();
+        break;
+      }
+      if (options.control?.stopRequested) {
+        history.stopReason = 'stopped';
+        history.notes.push(`stopped by request after epoch ${epoch + 1}`);
+        history.endState = await stateAt(epoch + 1, 0, 0, false);
+        break;
       }
     }
     await trainPacer.drain();

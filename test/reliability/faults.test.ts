@@ -48,7 +48,13 @@ describe('faults and long runs', () => {
       expect(killed).toBe(true);
       expect(result.recoveries).toBe(1);
       expect(result.gpu).not.toBe(first);
-      expect(result.history.notes.join('\n')).toMatch(/device lost during epoch 2 .*rebuilt from the checkpoint after epoch 1/);
+      expect(result.history.notes.join('\n')).toMatch(/device lost during epoch 2 after step \d+ \(destroyed\); recovery 1\/3: .*rebuilt from the checkpoint after epoch 1; \d+ step\(s\) trained again/);
+      const [recovery] = result.history.recoveries!;
+      expect(recovery.reason).toBe('destroyed');
+      expect(recovery.resumedFrom).toEqual({ epoch: 1, step: 0 });
+      expect(recovery.lostAfter.epoch).toBe(2);
+      expect(recovery.stepsRedone).toBe(recovery.lostAfter.step);
+      expect(recovery.stepsRedone).toBeGreaterThanOrEqual(4);
       expect(result.history.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
       expect(saved).toEqual([1, 2, 3]);
       // Deterministic kernels + the checkpoint's optimizer state: nothing but time was lost.
