@@ -1,27 +1,33 @@
 /**
  * `lenet-gpu train`: trains a preset or spec on MNIST on the GPU, then
- * evaluates on the test set. Writes to --out: model.ckpt (weights and
- * optimizer state), history.csv, history.json, curves.svg, evaluation.json.
+ * evaluates on the test set. Nothing is lost to an interruption: after every
+ * epoch the output folder holds last.ckpt (and best.ckpt, the history and the
+ * curves, run-files.ts); Ctrl-C or SIGTERM stops at the next submit and saves
+ * the exact point reached; a lost device is recovered from
+ * (fitWithRecovery); `--resume` (or `--resume auto`) continues any of these
+ * exactly where it stopped, to the same weights as an uninterrupted run.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { subset } from '../data/dataset.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { subset, type ImageDataset } from '../data/dataset.ts';
 import { loadMnistNode } from '../data/mnist-node.ts';
 import { formatAdapterReport } from '../gpu/device.ts';
 import { requestGpu } from '../gpu/device-node.ts';
-import { captureCheckpoint, restoreCheckpoint } from '../engine/checkpoint.ts';
+import { captureCheckpoint, decodeCheckpoint, type CheckpointHeader } from '../engine/checkpoint.ts';
 import { evaluate } from '../engine/evaluate.ts';
-import { fit, type History } from '../engine/fit.ts';
-import { Model } from '../engine/model.ts';
-import { defaultRecipe, recipes } from '../engine/recipes.ts';
-import type { MonitoredMetric } from '../engine/early-stopping.ts';
+import { fitStateFromCheckpoint, type FitState } from '../engine/fit-state.ts';
+import type { TrainingControl } from '../engine/fit.ts';
+import { fitWithRecovery, type ResilientResult } from '../engine/resilient-fit.ts';
 import { inferShapes } from '../graph/infer.ts';
 import { formatSummary } from '../graph/summary.ts';
 import { formatConfusion } from '../metrics/classification.ts';
-import { writeFileAtomic } from '../node/files.ts';
-import { curvesSvg, historyCsv } from '../report/curves-svg.ts';
-import { loadSpec, numberFlag, parseFlags, positiveInt, UsageError } from './options.ts';
+import { faultsFrom } from './faults.ts';
+import { INTERRUPTED_EXIT_CODE, stopOnInterrupt } from './interrupt.ts';
+import { loadSpec, parseFlags, UsageError } from './options.ts';
+import { checkOutputFolder, runFilesBytes } from './output-folder.ts';
 import { Progress } from './progress.ts';
+import { RunFiles } from './run-files.ts';
+import { explicitSettings, mergeSettings, recipeSettings, settingsOfRunCard, TRAIN_FLAGS } from './train-settings.ts';
 
 export const TRAIN_USAGE = `usage: lenet-gpu train [options]
 
@@ -33,7 +39,9 @@ training (defaults from the preset's recipe):
   --optimizer adam|sgd     --momentum X              --validation-split X
   --seed N                 --monitor loss|accuracy|valLoss|valAccuracy
   --patience N             --min-delta X             --restore-best
-  --no-early-stopping      --resume FILE (a checkpoint to continue from)
+  --no-early-stopping
+  --resume FILE|auto       continue the run of a checkpoint exactly (its settings, unless
+                           flags override them); auto: --out's last.ckpt, if there is one
 data and run:
   --train-limit N          use the first N training images
   --test-limit N           evaluate on the first N test images
@@ -41,114 +49,146 @@ data and run:
   --steps-per-submit N     steps recorded per GPU command buffer (default 8)
   --variant blocked|tiled  kernel variant (default: chosen by adapter)
   --augment                random rotations (15°), scalings (15%) and shifts (2 px) on the GPU
-  --out DIR                output folder (default runs/<preset>)
+  --out DIR                output folder (default runs/<preset>): last.ckpt and, with a
+                           monitored metric, best.ckpt after every epoch; model.ckpt at the end
+
+Ctrl-C (or SIGTERM) stops at the next submit, saves last.ckpt where the run stands and prints
+the command that continues it; a second Ctrl-C exits at once, keeping the last complete files.
 `;
 
-const FLAGS = {
-  preset: { type: 'string' },
-  spec: { type: 'string' },
-  epochs: { type: 'string' },
-  'batch-size': { type: 'string' },
-  lr: { type: 'string' },
-  optimizer: { type: 'string' },
-  momentum: { type: 'string' },
-  'validation-split': { type: 'string' },
-  seed: { type: 'string' },
-  monitor: { type: 'string' },
-  patience: { type: 'string' },
-  'min-delta': { type: 'string' },
-  'restore-best': { type: 'boolean' },
-  'no-early-stopping': { type: 'boolean' },
-  resume: { type: 'string' },
-  'train-limit': { type: 'string' },
-  'test-limit': { type: 'string' },
-  'max-steps-per-epoch': { type: 'string' },
-  'steps-per-submit': { type: 'string' },
-  variant: { type: 'string' },
-  augment: { type: 'boolean' },
-  out: { type: 'string' },
-} as const;
+/** The command that continues a run from `checkpoint`, as this process was started (npm run train, or node on the CLI). */
+function resumeCommand(checkpoint: string): string {
+  const quoted = (arg: string): string => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
+  if (process.env.npm_lifecycle_event === 'train') return `npm run train -- --resume ${quoted(checkpoint)}`;
+  const script = relative(process.cwd(), process.argv[1] ?? 'lenet-gpu');
+  return [process.argv0 === 'node' ? 'node' : process.execPath, script.startsWith('..') ? process.argv[1] : script, 'train', '--resume', checkpoint].map(quoted).join(' ');
+}
+
+interface Resumed {
+  path: string;
+  bytes: Uint8Array;
+  header: CheckpointHeader;
+  state: FitState | undefined;
+}
+
+/** The checkpoint --resume names (`auto`: the output folder's last.ckpt, when there is one). */
+function readResume(resume: string | undefined, out: string): Resumed | undefined {
+  if (!resume) return undefined;
+  const path = resume === 'auto' ? join(out, 'last.ckpt') : resume;
+  if (resume === 'auto' && !existsSync(path)) {
+    process.stdout.write(`--resume auto: no checkpoint at ${path}; starting a new run\n`);
+    return undefined;
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (cause) {
+    throw new UsageError(`--resume ${resume}: cannot read ${path} (${(cause as Error).message}); give a checkpoint file, or --resume auto with the run's --out`);
+  }
+  const checkpoint = decodeCheckpoint(bytes, path);
+  return { path, bytes, header: checkpoint.header, state: fitStateFromCheckpoint(checkpoint, path) };
+}
 
 export async function runTrainCommand(args: string[]): Promise<number> {
-  const { values: f, positionals } = parseFlags(args, FLAGS, TRAIN_USAGE);
+  const { values: f, positionals } = parseFlags(args, TRAIN_FLAGS, TRAIN_USAGE);
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"\n\n${TRAIN_USAGE}`);
-  const spec = loadSpec(f.preset, f.spec);
-  const recipe = recipes[spec.name ?? ''] ?? defaultRecipe;
-  const batchSize = numberFlag('batch-size', f['batch-size'], positiveInt, 'a positive integer') ?? recipe.batchSize;
-  const epochs = numberFlag('epochs', f.epochs, positiveInt, 'a positive integer') ?? recipe.epochs;
-  const seed = numberFlag('seed', f.seed, (n) => Number.isInteger(n) && n >= 0, 'a whole number') ?? 1;
-  const validationSplit = numberFlag('validation-split', f['validation-split'], (n) => n >= 0 && n < 1, 'in [0, 1)') ?? recipe.validationSplit;
-  const kind = f.optimizer ?? recipe.optimizer.kind;
-  if (kind !== 'adam' && kind !== 'sgd') throw new UsageError(`--optimizer must be adam or sgd, got "${kind}"`);
-  const learningRate = numberFlag('lr', f.lr, (n) => n > 0 && n < 10, 'a positive number below 10') ?? (kind === recipe.optimizer.kind ? recipe.optimizer.learningRate : undefined);
-  const momentum = numberFlag('momentum', f.momentum, (n) => n >= 0 && n < 1, 'in [0, 1)');
-  const optimizer = kind === 'sgd' ? { kind, learningRate, momentum } as const : { kind, learningRate } as const;
-  const monitor = f.monitor as MonitoredMetric | undefined;
-  if (monitor && !['loss', 'accuracy', 'valLoss', 'valAccuracy'].includes(monitor)) throw new UsageError(`--monitor must be loss, accuracy, valLoss or valAccuracy, got "${monitor}"`);
-  const earlyStopping = f['no-early-stopping']
-    ? undefined
-    : {
-        ...recipe.earlyStopping,
-        ...(monitor ? { monitor } : {}),
-        ...(f.patience ? { patience: numberFlag('patience', f.patience, (n) => Number.isInteger(n) && n >= 0, 'a whole number') } : {}),
-        ...(f['min-delta'] ? { minDelta: numberFlag('min-delta', f['min-delta'], (n) => n >= 0, 'a number >= 0') } : {}),
-        ...(f['restore-best'] ? { restoreBestWeights: true } : {}),
-      };
-  const variant = f.variant as 'blocked' | 'tiled' | undefined;
-  if (variant && variant !== 'blocked' && variant !== 'tiled') throw new UsageError(`--variant must be blocked or tiled, got "${variant}"`);
-  const trainLimit = numberFlag('train-limit', f['train-limit'], positiveInt, 'a positive integer');
-  const testLimit = numberFlag('test-limit', f['test-limit'], positiveInt, 'a positive integer');
-  const maxStepsPerEpoch = numberFlag('max-steps-per-epoch', f['max-steps-per-epoch'], positiveInt, 'a positive integer');
-  const stepsPerSubmit = numberFlag('steps-per-submit', f['steps-per-submit'], positiveInt, 'a positive integer');
-  const out = f.out ?? join('runs', spec.name ?? 'model');
+  const faults = faultsFrom(process.env.LENET_GPU_FAULT);
+  const named = f.preset || f.spec ? loadSpec(f.preset, f.spec) : undefined;
+  // Where --resume auto looks: --out, or the default folder of the spec named (lenet5 when none).
+  const resumed = readResume(f.resume, f.out ?? recipeSettings(named ?? loadSpec(undefined, undefined)).out);
+  // A resumed run starts from its own settings; a new one from its recipe's. The flags go over either.
+  const base = resumed
+    ? (settingsOfRunCard(resumed.header.runCard) ?? { ...recipeSettings(resumed.header.spec), seed: resumed.header.seed, optimizer: resumed.header.optimizer })
+    : recipeSettings(named ?? loadSpec(undefined, undefined));
+  const { settings, warnings } = mergeSettings(base, explicitSettings(f, base), resumed !== undefined);
+  const { spec, batchSize, out } = settings;
+  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
 
-  // Shape inference before any data or GPU work: an impossible spec fails here.
+  // Before any data or GPU work: an impossible spec, or an output folder that cannot take the run's files, fails here.
   const plan = inferShapes(spec, batchSize);
   process.stdout.write(`${formatSummary(plan)}\n`);
+  checkOutputFolder(out, runFilesBytes(plan.paramCount, settings.optimizer.kind === 'sgd' ? 1 : 2));
+  const files = new RunFiles(out, spec.name ?? 'model', faults);
+  const stale = files.clearStale();
+  if (stale.length > 0) process.stdout.write(`removed ${stale.length} temporary file(s) an interrupted write left in ${out}\n`);
 
   const mnist = await loadMnistNode();
-  const train = trainLimit ? subset(mnist.train, { start: 0, end: Math.min(trainLimit, mnist.train.count) }) : mnist.train;
-  const test = testLimit ? subset(mnist.test, { start: 0, end: Math.min(testLimit, mnist.test.count) }) : mnist.test;
+  const limit = (data: ImageDataset, n: number | null): ImageDataset => (n ? subset(data, { start: 0, end: Math.min(n, data.count) }) : data);
+  const train = limit(mnist.train, settings.trainLimit);
+  const test = limit(mnist.test, settings.testLimit);
 
-  const gpu = await requestGpu();
+  let gpu = await requestGpu();
   process.stdout.write(`${formatAdapterReport(gpu.report)}\n`);
-  const model = await Model.create(gpu, spec, { seed, batchSize, optimizer, variant });
+  const initialEpoch = resumed?.header.epoch ?? 0;
+  if (resumed) {
+    const where = resumed.state?.step ? `at step ${resumed.state.step} of epoch ${resumed.state.epoch + 1}` : `after epoch ${resumed.header.epoch}`;
+    process.stdout.write(`resuming from ${resumed.path} ${where}${resumed.state ? '' : ' (a checkpoint without a fit state: the epoch order and early stopping start afresh)'}\n`);
+  }
+  const { validationSplit, epochs } = settings;
+  process.stdout.write(
+    `training ${spec.name ?? 'model'} on ${train.count} images (${Math.round(train.count * (1 - validationSplit))} train / ${Math.round(train.count * validationSplit)} validation), ` +
+      `batch ${batchSize}, ${settings.optimizer.kind} lr ${settings.optimizer.learningRate ?? 'default'}, up to ${epochs} epochs\n`,
+  );
+  const runCard = { settings, trainImages: train.count };
+  const control: TrainingControl = { stopRequested: false, paused: false };
+  const progress = new Progress();
+  const started = performance.now();
+  const removeHandlers = stopOnInterrupt(control, (message) => process.stderr.write(message));
+  let result: ResilientResult;
   try {
-    let initialEpoch = 0;
-    let shuffleSeed = seed;
-    if (f.resume) {
-      const header = restoreCheckpoint(model, new Uint8Array(readFileSync(f.resume)), f.resume);
-      initialEpoch = header.epoch;
-      // The checkpoint's seed keeps the epoch shuffles those of the interrupted run.
-      shuffleSeed = header.seed;
-      process.stdout.write(`resumed from ${f.resume} after epoch ${initialEpoch}\n`);
-    }
-    process.stdout.write(
-      `training ${spec.name ?? 'model'} on ${train.count} images (${Math.round(train.count * (1 - validationSplit))} train / ${Math.round(train.count * validationSplit)} validation), ` +
-        `batch ${batchSize}, ${model.optimizer.config.kind} lr ${model.optimizer.config.learningRate}, up to ${epochs} epochs, kernels '${model.variant}'\n`,
-    );
-    const progress = new Progress();
-    const started = performance.now();
-    const history: History = await fit(model, train, {
-      epochs,
-      initialEpoch,
-      validationSplit,
-      earlyStopping,
-      maxStepsPerEpoch,
-      stepsPerSubmit,
-      shuffleSeed,
-      augment: f.augment ? { maxRotationDegrees: 15, maxScale: 0.15, maxShift: 2 } : undefined,
-      onStep: (e) => progress.step(e),
-      onEpochEnd: (e) => {
-        progress.endLine();
-        const val = e.valLoss === undefined ? '' : `  val_loss ${e.valLoss.toFixed(4)}  val_acc ${e.valAccuracy!.toFixed(4)}`;
-        process.stdout.write(`epoch ${e.epoch}/${epochs}  loss ${e.loss.toFixed(4)}  acc ${e.accuracy.toFixed(4)}${val}  ${e.seconds.toFixed(1)}s  ${e.samplesPerSecond.toFixed(0)} samples/s\n`);
+    result = await fitWithRecovery(
+      gpu,
+      spec,
+      { seed: settings.seed, batchSize, optimizer: settings.optimizer, variant: settings.variant ?? undefined },
+      train,
+      {
+        epochs,
+        initialEpoch,
+        validationSplit,
+        earlyStopping: settings.earlyStopping ?? undefined,
+        maxStepsPerEpoch: settings.maxStepsPerEpoch ?? undefined,
+        stepsPerSubmit: settings.stepsPerSubmit ?? undefined,
+        shuffleSeed: resumed?.header.seed ?? settings.seed,
+        augment: settings.augment ? { maxRotationDegrees: 15, maxScale: 0.15, maxShift: 2 } : undefined,
+        control,
+        onStep: (e) => {
+          progress.step(e);
+          faults.onStep(e.epoch, e.step, () => gpu.device);
+        },
+        onEpochEnd: (e) => {
+          progress.endLine();
+          const val = e.valLoss === undefined ? '' : `  val_loss ${e.valLoss.toFixed(4)}  val_acc ${e.valAccuracy!.toFixed(4)}`;
+          process.stdout.write(`epoch ${e.epoch}/${epochs}  loss ${e.loss.toFixed(4)}  acc ${e.accuracy.toFixed(4)}${val}  ${e.seconds.toFixed(1)}s  ${e.samplesPerSecond.toFixed(0)} samples/s\n`);
+        },
       },
-    });
+      {
+        requestGpu: async () => (gpu = await requestGpu()),
+        initialCheckpoint: resumed?.bytes,
+        runCard,
+        onCheckpoint: (bytes, _epoch, state) => files.epochEnd(bytes, state),
+        onDeviceLost: (lost) => {
+          progress.endLine();
+          process.stderr.write(`the GPU device was lost (${lost.reason}) in epoch ${lost.lostAfter.epoch}; requesting a new one and continuing from the last checkpoint\n`);
+        },
+      },
+    );
+  } finally {
+    removeHandlers();
+  }
+  const { model, history } = result;
+  gpu = result.gpu;
+  try {
     const trainSeconds = (performance.now() - started) / 1000;
+    const end = history.endState;
+    if (control.stopRequested && end && !end.finished) {
+      files.write('last.ckpt', await captureCheckpoint(model, end.epoch, runCard, end));
+      files.writeHistory(end.history);
+      const where = end.step > 0 ? `at step ${end.step} of epoch ${end.epoch + 1}` : `after epoch ${end.epoch}`;
+      process.stdout.write(`\ninterrupted ${where}; saved ${files.path('last.ckpt')}. To continue exactly where it stopped:\n  ${resumeCommand(files.path('last.ckpt'))}\n`);
+      return INTERRUPTED_EXIT_CODE;
+    }
     for (const note of history.notes) process.stdout.write(`${note}\n`);
     const lastEpoch = history.epochs.at(-1)?.epoch ?? initialEpoch;
-
     const evaluation = await evaluate(model, test);
     const r = evaluation.report;
     process.stdout.write(
@@ -156,26 +196,29 @@ export async function runTrainCommand(args: string[]): Promise<number> {
         `confusion matrix:\n${formatConfusion(r.confusion)}\n` +
         `per class precision: ${r.precision.map((p) => p.toFixed(3)).join(' ')}\nper class recall:    ${r.recall.map((p) => p.toFixed(3)).join(' ')}\n`,
     );
-    const runCard = {
+    const recoveries = history.recoveries ?? [];
+    const finalCard = {
+      ...runCard,
       spec,
-      seed,
+      seed: settings.seed,
       batchSize,
       optimizer: model.optimizer.config,
       validationSplit,
-      earlyStopping,
-      trainImages: train.count,
+      earlyStopping: settings.earlyStopping,
       adapter: gpu.report,
       epochs: lastEpoch,
       trainSeconds,
+      recoveries: recoveries.length,
+      stepsRedone: recoveries.reduce((sum, x) => sum + x.stepsRedone, 0),
       test: { loss: evaluation.loss, accuracy: evaluation.accuracy, macroAuc: r.macroAuc },
       date: new Date().toISOString(),
     };
-    writeFileAtomic(join(out, 'model.ckpt'), await captureCheckpoint(model, lastEpoch, runCard));
-    writeFileAtomic(join(out, 'history.csv'), historyCsv(history.epochs));
-    writeFileAtomic(join(out, 'history.json'), `${JSON.stringify(history, null, 2)}\n`);
-    writeFileAtomic(join(out, 'curves.svg'), curvesSvg(history.epochs, spec.name ?? 'model'));
-    writeFileAtomic(join(out, 'evaluation.json'), `${JSON.stringify({ ...runCard, report: { ...r } }, null, 2)}\n`);
-    process.stdout.write(`trained in ${trainSeconds.toFixed(1)}s; wrote ${join(out, 'model.ckpt')}, history.csv, history.json, curves.svg, evaluation.json\n`);
+    const { endState: _end, ...finalHistory } = history;
+    files.write('model.ckpt', await captureCheckpoint(model, lastEpoch, finalCard));
+    files.writeHistory(finalHistory);
+    files.write('evaluation.json', `${JSON.stringify({ ...finalCard, report: { ...r } }, null, 2)}\n`);
+    if (recoveries.length > 0) process.stdout.write(`survived ${recoveries.length} lost device(s); ${finalCard.stepsRedone} step(s) trained again\n`);
+    process.stdout.write(`trained in ${trainSeconds.toFixed(1)}s; wrote ${files.path('model.ckpt')}, last.ckpt, history.csv, history.json, curves.svg, evaluation.json\n`);
     return 0;
   } finally {
     model.dispose();

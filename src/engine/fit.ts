@@ -250,9 +250,9 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
       await trainPacer.drain();
       if (done === firstStep && done < stepsPerEpoch && badLossBy === undefined) {
         // Stopped before this epoch trained a step: nothing to log (the totals are not this epoch's yet).
+        history.endState = firstStep > 0 && resume ? resume : await stateAt(epoch, 0, 0, false);
         history.stopReason = 'stopped';
         history.notes.push(`stopped by request before step ${done + 1} of epoch ${epoch + 1}`);
-        history.endState = firstStep > 0 && resume ? resume : await stateAt(epoch, 0, 0, false);
         break;
       }
       const totals = await trainRing.readNow();
@@ -325,9 +325,10 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
         break;
       }
       if (options.control?.stopRequested) {
+        // The state first: a resumed run's history must read as if it had never stopped.
+        history.endState = await stateAt(epoch + 1, 0, 0, false);
         history.stopReason = 'stopped';
         history.notes.push(`stopped by request after epoch ${epoch + 1}`);
-        history.endState = await stateAt(epoch + 1, 0, 0, false);
         break;
       }
     }
