@@ -78,7 +78,8 @@ export function fitStateFromCheckpoint(c: Checkpoint, source = 'checkpoint'): Fi
   if (!isWhole(epoch) || !isWhole(step) || !isWhole(stepsPerEpoch) || !isWhole(shuffleSeed) || stepsPerEpoch < 1 || step >= stepsPerEpoch) {
     fail(`has impossible counters (epoch ${String(epoch)}, step ${String(step)} of ${String(stepsPerEpoch)}, seed ${String(shuffleSeed)})`);
   }
-  if (!history || !Array.isArray(history.epochs) || history.epochs.length !== epoch) fail(`logs ${history?.epochs?.length ?? 'no'} epochs but counts ${String(epoch)}`);
+  // A run resumed from a checkpoint without a fit state has no log of the epochs before it: fewer, never more.
+  if (!history || !Array.isArray(history.epochs) || history.epochs.length > (epoch as number)) fail(`logs ${history?.epochs?.length ?? 'no'} epochs but counts ${String(epoch)}`);
   const totals = c.sections[SECTION_TOTALS];
   if ((step as number) > 0 && totals?.length !== 16) fail(`stops mid-epoch (step ${String(step)}) without the epoch's running totals`);
   const best = c.sections[SECTION_BEST];

@@ -96,6 +96,9 @@ describe('an interrupted CLI run, resumed, ends as an uninterrupted one', () => 
     const last = spawnSync(process.execPath, rest, { encoding: 'utf8', env: { ...process.env, LENET_GPU_FAULT: '' }, timeout: 300_000 });
     expect(last.status, last.stderr).toBe(0);
     expect(last.stdout).toMatch(/resuming from .* at step \d+ of epoch 3/);
+    // It continued: only epoch 3 was trained (and logged) by this process.
+    expect(last.stdout).toMatch(/^epoch 3\/3 {2}loss/m);
+    expect(last.stdout).not.toMatch(/^epoch [12]\/3 {2}loss/m);
     const result = finished(out);
     expect(result.history.epochs).toEqual(reference.history.epochs);
     expect(result.history.stopReason).toBe(reference.history.stopReason);
@@ -123,6 +126,7 @@ describe('an interrupted CLI run, resumed, ends as an uninterrupted one', () => 
     expect(stdout).toMatch(/interrupted (at step \d+ of epoch \d|after epoch \d); saved/);
     const run = cli([...RUN, '--out', out, '--resume', 'auto']);
     expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).not.toMatch(/^epoch 1\/3 {2}loss/m); // epoch 1 was not trained again
     const result = finished(out);
     expect(result.history.epochs).toEqual(reference.history.epochs);
     expect(result.test).toEqual(reference.test);
