@@ -39,4 +39,4 @@ export { buildRunCard, runCardFromCheckpoint, isRunCard, type RunCard } from './
 export { sweep, sweepVariants, deriveSpec, sweepMarkdown, sweepCsv, sweepCurvesSvg, type SweepGrid, type SweepRow, type SweepResult } from './research/sweep.ts';
 export { efficiencyReport, formatEfficiency, efficiencyCsv, type EfficiencyReport } from './research/efficiency.ts';
 export { type AugmentOptions } from './research/augment-reference.ts';
-export { fitWithRecovery, type RecoveryOptions, type ResilientResult } from './engine/resilient-fit.ts';
+export { fitWithRecovery, fitModelWithRecovery, type RecoveryOptions, type ResilientResult } from './engine/resilient-fit.ts';

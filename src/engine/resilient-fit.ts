@@ -41,6 +41,7 @@ export interface ResilientResult {
   recoveries: number;
 }
 
+/** Builds a model of `spec` on `gpu` and trains it with fitModelWithRecovery. */
 export async function fitWithRecovery(
   gpu: Gpu,
   spec: ModelSpec,
@@ -49,12 +50,22 @@ export async function fitWithRecovery(
   fitOptions: FitOptions,
   recovery: RecoveryOptions,
 ): Promise<ResilientResult> {
+  return fitModelWithRecovery(await Model.create(gpu, spec, modelOptions), data, fitOptions, recovery);
+}
+
+/**
+ * Trains `model` as fit does, surviving lost devices: after a loss the
+ * returned model is a new one (same spec, seed, batch, optimizer and kernel
+ * variant) on the new device, and `model` is disposed.
+ */
+export async function fitModelWithRecovery(model: Model, data: ImageDataset, fitOptions: FitOptions, recovery: RecoveryOptions): Promise<ResilientResult> {
   const maxRecoveries = recovery.maxRecoveries ?? 3;
   const recoveries: Recovery[] = [];
-  let model = await Model.create(gpu, spec, modelOptions);
+  const modelOptions: ModelOptions = { seed: model.seed, batchSize: model.batchSize, optimizer: model.optimizer.config, variant: model.variant };
+  let gpu = model.gpu;
   let checkpoint = recovery.initialCheckpoint;
   let state = checkpoint ? fitStateFromCheckpoint(decodeCheckpoint(checkpoint), 'the initial checkpoint') : fitOptions.resume;
-  const startEpoch = checkpoint ? restoreCheckpoint(model, checkpoint, 'the initial checkpoint').epoch : (fitOptions.initialEpoch ?? 0);
+  const startEpoch = checkpoint ? restoreCheckpoint(model, checkpoint, 'the initial checkpoint').epoch : (state?.epoch ?? fitOptions.initialEpoch ?? 0);
   checkpoint ??= await captureCheckpoint(model, startEpoch, recovery.runCard, state);
   // The last step known done, and the epoch length, for the report of what a loss cost.
   let reached = { epoch: state?.epoch ?? startEpoch, step: state?.step ?? 0 };
@@ -102,7 +113,7 @@ export async function fitWithRecovery(
       recovery.onDeviceLost?.(lost);
       model.dispose();
       gpu = await recovery.requestGpu();
-      model = await Model.create(gpu, spec, modelOptions);
+      model = await Model.create(gpu, model.spec, modelOptions);
       restoreCheckpoint(model, checkpoint);
     }
   }

@@ -21,7 +21,8 @@ import type { ImageDataset, IndexRange } from '../data/dataset.ts';
 import type { MnistUrls } from '../data/mnist-browser.ts';
 import type { CheckpointHeader } from '../engine/checkpoint.ts';
 import type { Evaluation, Prediction } from '../engine/evaluate.ts';
-import type { EpochLog, FitOptions, History, StepEvent } from '../engine/fit.ts';
+import type { FitOptions, History, Recovery } from '../engine/fit.ts';
+import type { FitState } from '../engine/fit-state.ts';
 import type { ModelOptions } from '../engine/model.ts';
 import type { AdapterReport } from '../gpu/device.ts';
 import type { ModelSpec } from '../graph/spec.ts';
@@ -36,7 +37,19 @@ export interface TrainerConnectOptions extends WorkerGpuOptions {
 }
 
 /** fit's options for a model in a worker: the same as fit's, with the callbacks called on this thread. */
-export type RemoteFitOptions = WorkerFitOptions & Pick<FitOptions, 'onStep' | 'onEpochEnd'>;
+export type RemoteFitOptions = WorkerFitOptions &
+  Pick<FitOptions, 'onStep' | 'onEpochEnd'> & {
+    /**
+     * Survive a lost device (fitModelWithRecovery in the worker): a new
+     * device, the model rebuilt from the last epoch checkpoint, the same
+     * result. The model handle then names the rebuilt model.
+     */
+    recover?: boolean;
+    /** Each epoch-end checkpoint, with the fit's state (its `resume` continues the run exactly): to keep it, e.g. in IndexedDB. */
+    onCheckpoint?: (bytes: Uint8Array, epoch: number, state: FitState) => void;
+    /** Told when the device was lost and training goes on on a new one (with recover). */
+    onRecovering?: (recovery: Recovery) => void;
+  };
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -44,10 +57,7 @@ interface Pending {
   op: TrainerOp;
 }
 
-interface RunListeners {
-  onStep?: (event: StepEvent) => void;
-  onEpochEnd?: (log: EpochLog) => void;
-}
+type RunListeners = Pick<RemoteFitOptions, 'onStep' | 'onEpochEnd' | 'onCheckpoint' | 'onRecovering'>;
 
 /** Resolves a relative URL against the page, not the worker script's location. */
 function absoluteUrl(url: string): string {
@@ -117,10 +127,22 @@ export class TrainerClient {
     return new RemoteModel(this, await this.call('createModel', [spec, options]));
   }
 
-  /** A model rebuilt from checkpoint bytes (spec, optimizer, seed and, from the run card, the batch size). */
-  async modelFromCheckpoint(bytes: Uint8Array, options: { source?: string; batchSize?: number; variant?: ModelOptions['variant'] } = {}): Promise<{ model: RemoteModel; header: CheckpointHeader }> {
-    const { model, header } = await this.call('modelFromCheckpoint', [bytes, options.source ?? 'checkpoint', { batchSize: options.batchSize, variant: options.variant }]);
-    return { model: new RemoteModel(this, model), header };
+  /**
+   * A model rebuilt from checkpoint bytes (spec, optimizer, seed and, from the
+   * run card, the batch size), and the fit state the checkpoint holds, if any:
+   * pass it as fit's `resume` to continue that run exactly.
+   */
+  async modelFromCheckpoint(
+    bytes: Uint8Array,
+    options: { source?: string; batchSize?: number; variant?: ModelOptions['variant'] } = {},
+  ): Promise<{ model: RemoteModel; header: CheckpointHeader; state: FitState | undefined }> {
+    const { model, header, state } = await this.call('modelFromCheckpoint', [bytes, options.source ?? 'checkpoint', { batchSize: options.batchSize, variant: options.variant }]);
+    return { model: new RemoteModel(this, model), header, state };
+  }
+
+  /** Fault injection for tests: destroys the worker's device, as a driver reset would. */
+  loseDeviceForTesting(): Promise<void> {
+    return this.call('loseDevice', []);
   }
 
   /** Releases the worker's models and device, then ends the worker. Pending calls fail. */
@@ -168,6 +190,12 @@ export class TrainerClient {
         return;
       case 'epochEnd':
         this.runs.get(message.run)?.onEpochEnd?.(message.log);
+        return;
+      case 'checkpoint':
+        this.runs.get(message.run)?.onCheckpoint?.(message.bytes, message.epoch, message.state);
+        return;
+      case 'recovering':
+        this.runs.get(message.run)?.onRecovering?.(message.recovery);
         return;
       case 'deviceLost':
         this.options.onDeviceLost?.({ reason: message.reason, message: message.message });
@@ -283,9 +311,10 @@ export class RemoteModel implements Omit<ModelInfo, 'summary'> {
 
   /** Trains on a worker data set; onStep and onEpochEnd are called here as the worker reports. */
   fit(data: RemoteDataset, options: RemoteFitOptions = {}): RemoteFit {
-    const { onStep, onEpochEnd, ...rest } = options;
-    const run = this.client.openRun({ onStep, onEpochEnd });
-    return new RemoteFit(this.client, run, () => this.client.call('fit', [this.id, data.id, run, rest, { step: Boolean(onStep), epochEnd: Boolean(onEpochEnd) }]));
+    const { onStep, onEpochEnd, onCheckpoint, onRecovering, recover, ...rest } = options;
+    const run = this.client.openRun({ onStep, onEpochEnd, onCheckpoint, onRecovering });
+    const events = { step: Boolean(onStep), epochEnd: Boolean(onEpochEnd), recover: Boolean(recover), checkpoints: Boolean(onCheckpoint) };
+    return new RemoteFit(this.client, run, () => this.client.call('fit', [this.id, data.id, run, rest, events]));
   }
 
   evaluate(data: RemoteDataset): Promise<Evaluation> {

@@ -15,10 +15,12 @@
  */
 import { subset, type ImageDataset } from '../data/dataset.ts';
 import { loadMnistFromUrls } from '../data/mnist-browser.ts';
-import { captureCheckpoint, restoreCheckpoint } from '../engine/checkpoint.ts';
+import { captureCheckpoint, decodeCheckpoint, restoreCheckpoint } from '../engine/checkpoint.ts';
 import { modelFromCheckpoint } from '../engine/checkpoint-model.ts';
+import { fitStateFromCheckpoint } from '../engine/fit-state.ts';
+import { fitModelWithRecovery } from '../engine/resilient-fit.ts';
 import { evaluate, predict } from '../engine/evaluate.ts';
-import { fit, type TrainingControl } from '../engine/fit.ts';
+import { fit, type EpochLog, type StepEvent, type TrainingControl } from '../engine/fit.ts';
 import { Model } from '../engine/model.ts';
 import { requestGpu as browserRequestGpu, type Gpu, type GpuOptions } from '../gpu/device.ts';
 import { formatSummary } from '../graph/summary.ts';
@@ -59,6 +61,9 @@ export function serveTrainer(options: ServeOptions = {}): () => void {
 
   let gpu: Gpu | undefined;
   let gpuRequest: Promise<Gpu> | undefined;
+  let gpuOptions: GpuOptions = {};
+  /** Fits running with recovery: a lost device is theirs to report, as a recovery, not as the end. */
+  let recovering = 0;
   let nextId = 1;
   const datasets = new Map<number, ImageDataset>();
   const models = new Map<number, Model>();
@@ -111,13 +116,16 @@ export function serveTrainer(options: ServeOptions = {}): () => void {
   };
 
   const handlers: Handlers = {
-    async connect(gpuOptions) {
-      // One device per worker, also when two calls race; a failed request may be retried.
-      gpuRequest ??= getGpu({
-        ...gpuOptions,
-        onLost: (info) => post({ kind: 'deviceLost', reason: info.reason, message: info.message }),
+    async connect(requested) {
+      gpuOptions = {
+        ...requested,
+        onLost: (info) => {
+          if (recovering === 0) post({ kind: 'deviceLost', reason: info.reason, message: info.message });
+        },
         onError: (error) => post({ kind: 'gpuError', message: error.message }),
-      }).catch((error: unknown) => {
+      };
+      // One device per worker, also when two calls race; a failed request may be retried.
+      gpuRequest ??= getGpu(gpuOptions).catch((error: unknown) => {
         gpuRequest = undefined;
         throw error;
       });
@@ -141,19 +149,39 @@ export function serveTrainer(options: ServeOptions = {}): () => void {
     createModel: async (spec, modelOptions) => keepModel(await Model.create(useGpu(), spec, modelOptions)),
     async modelFromCheckpoint(bytes, source, modelOptions) {
       const { model, header } = await modelFromCheckpoint(useGpu(), bytes, { source, batchSize: modelOptions.batchSize, variant: modelOptions.variant });
-      return { model: keepModel(model), header };
+      return { model: keepModel(model), header, state: fitStateFromCheckpoint(decodeCheckpoint(bytes, source), source) };
     },
     async fit(modelId, datasetId, run, fitOptions, events) {
       const control: TrainingControl = { paused: false, stopRequested: false };
       controls.set(run, control);
+      const options = {
+        ...fitOptions,
+        control,
+        onStep: events.step ? (event: StepEvent) => post({ kind: 'step', run, event }) : undefined,
+        onEpochEnd: events.epochEnd ? (log: EpochLog) => post({ kind: 'epochEnd', run, log }) : undefined,
+      };
       try {
-        return await fit(useModel(modelId), useDataset(datasetId), {
-          ...fitOptions,
-          control,
-          onStep: events.step ? (event) => post({ kind: 'step', run, event }) : undefined,
-          onEpochEnd: events.epochEnd ? (log) => post({ kind: 'epochEnd', run, log }) : undefined,
+        if (!events.recover) return await fit(useModel(modelId), useDataset(datasetId), options);
+        recovering++;
+        const result = await fitModelWithRecovery(useModel(modelId), useDataset(datasetId), options, {
+          requestGpu: async () => {
+            gpu = await getGpu(gpuOptions);
+            gpuRequest = Promise.resolve(gpu);
+            return gpu;
+          },
+          onDeviceLost: (recovery) => post({ kind: 'recovering', run, recovery }),
+          // A copy moves to the page; the recovery keeps its own.
+          onCheckpoint: events.checkpoints
+            ? (bytes, epoch, state) => {
+                const copy = bytes.slice();
+                post({ kind: 'checkpoint', run, epoch, bytes: copy, state }, [copy.buffer]);
+              }
+            : undefined,
         });
+        models.set(modelId, result.model); // a new Model on a new device after a recovery
+        return result.history;
       } finally {
+        if (events.recover) recovering--;
         controls.delete(run);
       }
     },
@@ -166,6 +194,9 @@ export function serveTrainer(options: ServeOptions = {}): () => void {
     captureCheckpoint: (modelId, epoch, runCard) => captureCheckpoint(useModel(modelId), epoch, runCard),
     restoreCheckpoint: (modelId, bytes, source) => restoreCheckpoint(useModel(modelId), bytes, source),
     getWeights: (modelId) => useModel(modelId).getWeights(),
+    loseDevice() {
+      useGpu().device.destroy();
+    },
     disposeModel(modelId) {
       models.get(modelId)?.dispose();
       models.delete(modelId);

@@ -15,7 +15,8 @@ import type { ImageDataset, IndexRange } from '../data/dataset.ts';
 import type { MnistUrls } from '../data/mnist-browser.ts';
 import type { CheckpointHeader } from '../engine/checkpoint.ts';
 import type { Evaluation, Prediction } from '../engine/evaluate.ts';
-import type { EpochLog, FitOptions, History, StepEvent } from '../engine/fit.ts';
+import type { EpochLog, FitOptions, History, Recovery, StepEvent } from '../engine/fit.ts';
+import type { FitState } from '../engine/fit-state.ts';
 import type { ModelOptions } from '../engine/model.ts';
 import type { AdapterReport, GpuOptions } from '../gpu/device.ts';
 import type { ModelSpec } from '../graph/spec.ts';
@@ -59,8 +60,8 @@ export interface TrainerOps {
   readDataset: { args: [dataset: number, range: IndexRange | undefined]; result: ImageDataset };
   releaseDataset: { args: [dataset: number]; result: void };
   createModel: { args: [spec: ModelSpec, options: ModelOptions]; result: ModelInfo };
-  modelFromCheckpoint: { args: [bytes: Uint8Array, source: string, options: ModelOptions]; result: { model: ModelInfo; header: CheckpointHeader } };
-  fit: { args: [model: number, dataset: number, run: number, options: WorkerFitOptions, events: { step: boolean; epochEnd: boolean }]; result: History };
+  modelFromCheckpoint: { args: [bytes: Uint8Array, source: string, options: ModelOptions]; result: { model: ModelInfo; header: CheckpointHeader; state: FitState | undefined } };
+  fit: { args: [model: number, dataset: number, run: number, options: WorkerFitOptions, events: FitEvents]; result: History };
   controlFit: { args: [run: number, control: { paused?: boolean; stopRequested?: boolean }]; result: void };
   evaluate: { args: [model: number, dataset: number]; result: Evaluation };
   predict: { args: [model: number, pixels: Uint8Array, count: number]; result: Prediction };
@@ -68,7 +69,19 @@ export interface TrainerOps {
   restoreCheckpoint: { args: [model: number, bytes: Uint8Array, source: string]; result: CheckpointHeader };
   getWeights: { args: [model: number]; result: Float32Array };
   disposeModel: { args: [model: number]; result: void };
+  /** Fault injection for tests: destroys the worker's device as a driver reset would. */
+  loseDevice: { args: []; result: void };
   close: { args: []; result: void };
+}
+
+/** What a fit reports back, and whether it survives a lost device. */
+export interface FitEvents {
+  step: boolean;
+  epochEnd: boolean;
+  /** Train through fitModelWithRecovery: after a lost device, a new one and the last checkpoint. */
+  recover: boolean;
+  /** Send each epoch-end checkpoint (with the fit state) to the page. */
+  checkpoints: boolean;
 }
 
 export type TrainerOp = keyof TrainerOps;
@@ -94,6 +107,8 @@ export type WorkerMessage =
   | { kind: 'error'; id: number; error: SerializedError }
   | { kind: 'step'; run: number; event: StepEvent }
   | { kind: 'epochEnd'; run: number; log: EpochLog }
+  | { kind: 'checkpoint'; run: number; epoch: number; bytes: Uint8Array; state: FitState }
+  | { kind: 'recovering'; run: number; recovery: Recovery }
   | { kind: 'deviceLost'; reason: string; message: string }
   | { kind: 'gpuError'; message: string };
 

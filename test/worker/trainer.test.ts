@@ -177,6 +177,43 @@ describe('training through the worker API', () => {
     expect(lost).toEqual([]);
   });
 
+  it('survives a lost device in the worker with recover: same weights, checkpoints sent over, the recovery reported', async () => {
+    const gpu = await testGpu();
+    const local = await Model.create(gpu, lenet5, { batchSize: BATCH, seed: 8 });
+    await fit(local, train, FIT);
+    const localWeights = await local.getWeights();
+    local.dispose();
+
+    const model = await client.createModel(lenet5, { batchSize: BATCH, seed: 8 });
+    const checkpoints: number[] = [];
+    const recoveries: unknown[] = [];
+    let lost = false;
+    const history = await model.fit(remoteTrain, {
+      ...FIT,
+      recover: true,
+      onStep: (e) => {
+        if (e.epoch === 2 && e.step >= 4 && !lost) {
+          lost = true;
+          void client.loseDeviceForTesting();
+        }
+      },
+      onCheckpoint: (bytes, epoch, state) => {
+        expect(decodeCheckpoint(bytes).header.epoch).toBe(epoch);
+        expect(state.epoch).toBe(epoch);
+        checkpoints.push(epoch);
+      },
+      onRecovering: (r) => recoveries.push(r),
+    });
+    expect(lost).toBe(true);
+    expect(recoveries).toHaveLength(1);
+    expect(recoveries[0]).toMatchObject({ reason: 'destroyed', resumedFrom: { epoch: 1, step: 0 } });
+    expect(history.recoveries).toHaveLength(1);
+    expect(checkpoints).toEqual([1, 2]);
+    // The handle names the model rebuilt on the new device.
+    expect(await model.getWeights()).toEqual(localWeights);
+    await model.dispose();
+  });
+
   it('revives error fields (GpuDeviceLostError.reason) and unknown classes as named Errors', () => {
     const revived = reviveError(serializeError(new GpuDeviceLostError('the GPU device was lost', 'unknown')), 'fit');
     expect(revived).toBeInstanceOf(GpuDeviceLostError);
