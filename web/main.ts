@@ -16,6 +16,7 @@ import type { TrainerClient } from '../src/worker/index.ts';
 import { loadData, type PageData } from './data-panel.ts';
 import { FilesPanel } from './files-panel.ts';
 import { connectGpu, startTrainer } from './gpu-connect.ts';
+import { offerResume } from './resume-offer.ts';
 import { ModelSlot } from './model-slot.ts';
 import { recordError, setPhase, state } from './page-state.ts';
 import { PredictPanel } from './predict-panel.ts';
@@ -48,6 +49,8 @@ writeSettingsToForm(form, initial);
 const batchField = (): number => Number((form.elements.namedItem('batch') as HTMLInputElement).value);
 
 const trainer = startTrainer();
+// Fault injection for the end-to-end tests: the worker's device lost mid-run, as a driver reset would.
+(window as unknown as { __lenetTest: unknown }).__lenetTest = { loseDevice: () => trainer.loseDeviceForTesting() };
 /** The trainer once its device exists. */
 let gpuReady: TrainerClient | undefined;
 let data: PageData | undefined;
@@ -89,6 +92,7 @@ async function start(): Promise<void> {
   trainPanel.validate();
   if (gpuReady) await files.restoreFromBrowser();
   await dataLoaded;
+  if (gpuReady && data) await offerResume((saved) => trainPanel.resume(saved));
   if (state.phase === 'starting') setPhase('ready');
 }
 

@@ -1,13 +1,30 @@
 /**
- * Keeps the last model in the browser (IndexedDB), so a reload can predict
- * without retraining: one record holding the checkpoint bytes exactly as a
- * downloaded .ckpt file would (src/engine/checkpoint.ts), plus where it came
+ * Keeps models in the browser (IndexedDB): the last trained or loaded model,
+ * so a reload can predict without retraining, and the run in progress, so a
+ * closed or reloaded tab can continue it. Each record holds checkpoint bytes
+ * exactly as a downloaded .ckpt file would (src/engine/checkpoint.ts; the
+ * run's, with the fit state that continues it exactly), plus where it came
  * from. IndexedDB stores binary data as is, and a checkpoint (about 0.7 MB
  * for LeNet-5 with Adam state) is too big for a comfortable localStorage.
  */
+import type { EpochLog, ModelSpec } from '../src/index.ts';
+import type { TrainSettings } from './settings.ts';
+
 const DB_NAME = 'lenet-gpu';
 const STORE = 'models';
 const KEY = 'latest';
+const RUN_KEY = 'unfinished run';
+
+/** A run in progress, as of its last epoch end. */
+export interface StoredRun {
+  settings: TrainSettings;
+  spec: ModelSpec;
+  /** The last epoch-end checkpoint, with the fit state that continues the run. */
+  checkpoint: Uint8Array;
+  /** The epochs logged so far (the curves' epoch points). */
+  epochs: EpochLog[];
+  savedAt: string;
+}
 
 export interface StoredModel {
   bytes: Uint8Array;
@@ -56,4 +73,17 @@ export async function loadStoredModel(): Promise<StoredModel | undefined> {
 
 export async function forgetModel(): Promise<void> {
   await withStore<undefined>('readwrite', (store) => store.delete(KEY));
+}
+
+export async function saveRun(run: StoredRun): Promise<void> {
+  await withStore<IDBValidKey>('readwrite', (store) => store.put(run, RUN_KEY));
+}
+
+export async function loadRun(): Promise<StoredRun | undefined> {
+  const value = (await withStore<unknown>('readonly', (store) => store.get(RUN_KEY))) as Partial<StoredRun> | undefined;
+  return value?.checkpoint instanceof Uint8Array && value.settings && value.spec && Array.isArray(value.epochs) ? (value as StoredRun) : undefined;
+}
+
+export async function forgetRun(): Promise<void> {
+  await withStore<undefined>('readwrite', (store) => store.delete(RUN_KEY));
 }

@@ -3,7 +3,7 @@
  * `<body data-phase>`: the browser tests read it instead of scraping text,
  * and a curious user can inspect it in the console. Only this module writes it.
  */
-import type { EpochLog, StepEvent } from '../src/index.ts';
+import type { EpochLog, Recovery, StepEvent } from '../src/index.ts';
 
 export type Phase = 'starting' | 'no-webgpu' | 'ready' | 'training' | 'evaluating' | 'trained' | 'error';
 
@@ -17,6 +17,12 @@ export interface PageState {
     epochs: EpochLog[];
     stopReason?: string;
     notes: string[];
+    /** Devices lost during the run and recovered from. */
+    recoveries: Recovery[];
+    /** The last epoch whose checkpoint is kept in this browser (what a reload continues from). */
+    savedEpoch?: number;
+    /** Set when the run continued a saved one: the epochs it had then. */
+    resumedAfterEpoch?: number;
     /** Points drawn on the curves canvas so far. */
     curvePoints: { loss: number; accuracy: number; validation: number };
   };
@@ -30,6 +36,8 @@ export interface PageState {
   /** True while the pad's drawing is being (or is about to be) classified. */
   predicting?: boolean;
   saved?: { at: string; bytes: number };
+  /** An unfinished run kept in this browser, offered for resuming. */
+  resumable?: { epochs: number; totalEpochs: number; savedAt: string };
   errors: string[];
 }
 

@@ -9,7 +9,8 @@ import type { RemoteFit, RemoteModel, TrainerClient } from '../src/worker/index.
 import type { PageData } from './data-panel.ts';
 import { recordError, setPhase, state } from './page-state.ts';
 import type { ModelSlot } from './model-slot.ts';
-import { earlyStoppingOptions, readSettingsFromForm, type TrainSettings } from './settings.ts';
+import { forgetRun, saveRun, type StoredRun } from './model-store.ts';
+import { earlyStoppingOptions, readSettingsFromForm, writeSettingsToForm, type TrainSettings } from './settings.ts';
 import { runTraining } from './training-run.ts';
 import { CurvesChart } from './ui/curves.ts';
 import { byId, errorText, showMessage } from './ui/dom.ts';
@@ -38,6 +39,8 @@ export class TrainPanel {
   private readonly esStatus = byId('early-stopping-status', HTMLElement);
   private readonly settingsError = byId('settings-error', HTMLElement);
   private readonly chart = new CurvesChart(byId('curves', HTMLCanvasElement));
+  /** Writes of the run kept in IndexedDB, one after another (a save must not land after the forget that ends it). */
+  private runRecord: Promise<void> = Promise.resolve();
   /** Set from the click on Train until the run's model takes the slot (or the run fails). */
   private run: { fit?: RemoteFit; model?: RemoteModel; stopping: boolean } | undefined;
 
@@ -100,7 +103,14 @@ export class TrainPanel {
     for (const element of Array.from(this.form.elements)) (element as HTMLInputElement).disabled = running;
   }
 
-  private async train(): Promise<void> {
+  /** Continues a run saved in this browser (a reload or a closed tab interrupted it): its settings, spec and curves come back first. */
+  async resume(saved: StoredRun): Promise<void> {
+    writeSettingsToForm(this.form, saved.settings);
+    this.deps.editor.showSpec(saved.spec);
+    await this.train(saved);
+  }
+
+  private async train(saved?: StoredRun): Promise<void> {
     const settings = this.validate();
     const trainer = this.deps.trainer();
     const data = this.deps.data();
@@ -114,14 +124,24 @@ export class TrainPanel {
     this.pauseButton.disabled = true;
     this.stopButton.disabled = true;
     setPhase('training');
-    const run: NonNullable<typeof state.run> = { steps: [], epochs: [], notes: [], curvePoints: { loss: 0, accuracy: 0, validation: 0 } };
+    const run: NonNullable<typeof state.run> = { steps: [], epochs: [], notes: [], recoveries: [], curvePoints: { loss: 0, accuracy: 0, validation: 0 } };
     state.run = run;
     state.evaluation = undefined;
     this.chart.reset(settings.epochs);
     const early = new EarlyStoppingView(earlyStoppingOptions(settings));
     this.esStatus.textContent = early.active ? earlyStoppingLine(early.monitor, early.patience, undefined) : 'Early stopping: off.';
     this.progress.value = 0;
-    this.status.textContent = `Building ${check.plan.name} for batch ${settings.batch} (compiling the GPU kernels)…`;
+    // A resumed run shows its epochs so far before it trains the rest.
+    for (const log of saved?.epochs ?? []) {
+      run.epochs.push(log);
+      this.chart.addEpoch(log);
+      if (early.active) this.esStatus.textContent = earlyStoppingLine(early.monitor, early.patience, early.update(log));
+    }
+    run.curvePoints = this.chart.pointCounts();
+    run.resumedAfterEpoch = saved?.epochs.length;
+    this.status.textContent = saved
+      ? `Resuming the run saved after epoch ${saved.epochs.length} (compiling the GPU kernels)…`
+      : `Building ${check.plan.name} for batch ${settings.batch} (compiling the GPU kernels)…`;
     try {
       const result = await runTraining(trainer, check.spec, settings, data, {
         onStarted: (model, fit) => {
@@ -145,11 +165,29 @@ export class TrainPanel {
           this.status.textContent = epochLine(log, settings.epochs);
           if (early.active) this.esStatus.textContent = earlyStoppingLine(early.monitor, early.patience, early.update(log));
         },
+        onCheckpoint: (bytes, fitState) => {
+          // What a reload or a closed tab continues from (forgotten once the run ends).
+          const record: StoredRun = { settings, spec: check.spec, checkpoint: bytes, epochs: fitState.history.epochs, savedAt: new Date().toISOString() };
+          this.runRecord = this.runRecord.then(() =>
+            saveRun(record).then(
+              () => void (run.savedEpoch = fitState.epoch),
+              (error: unknown) => recordError(`could not keep the run in this browser: ${errorText(error)}`),
+            ),
+          );
+        },
+        onRecovering: (recovery) => {
+          run.recoveries.push(recovery);
+          const from = recovery.resumedFrom.step > 0 ? `step ${recovery.resumedFrom.step} of epoch ${recovery.resumedFrom.epoch + 1}` : `the end of epoch ${recovery.resumedFrom.epoch}`;
+          this.status.textContent = `The GPU device was lost (${recovery.reason}) in epoch ${recovery.lostAfter.epoch}; continuing on a new device from ${from}…`;
+        },
         onEvaluating: () => {
           setPhase('evaluating');
           this.status.textContent = `Evaluating on ${Math.min(settings.testLimit, data.test.count).toLocaleString('en-US')} test images…`;
         },
-      });
+      }, saved?.checkpoint);
+      // The run ended (done, stopped early or on request): there is nothing left to continue.
+      this.runRecord = this.runRecord.then(() => forgetRun().catch((error: unknown) => recordError(`could not forget the finished run: ${errorText(error)}`)));
+      await this.runRecord;
       const { history, evaluation, test } = result;
       run.stopReason = history.stopReason;
       run.notes = history.notes;
@@ -158,7 +196,8 @@ export class TrainPanel {
       state.evaluation = { count: report.count, accuracy: evaluation.accuracy, loss: evaluation.loss, macroAuc: report.macroAuc, confusion: report.confusion, mistakes, seconds: evaluation.seconds };
       const last = history.epochs.at(-1);
       const how = history.stopReason === 'completed' ? 'Training complete' : history.stopReason === 'early-stopping' ? 'Stopped early' : 'Stopped on request';
-      this.status.textContent = `${how} after ${history.epochs.length} epoch(s)${last ? `: ${epochLine(last, settings.epochs)}` : ''}.`;
+      const survived = history.recoveries?.length ? ` Survived ${history.recoveries.length} lost device(s).` : '';
+      this.status.textContent = `${how} after ${history.epochs.length} epoch(s)${last ? `: ${epochLine(last, settings.epochs)}` : ''}.${survived}`;
       if (history.notes.length) this.esStatus.textContent = history.notes.join('; ') + '.';
       this.progress.value = 1;
       // The run is over before its model takes the slot, so the pad's drawing is classified by it now.

@@ -31,6 +31,8 @@ export interface RecoveryOptions {
   runCard?: Record<string, unknown>;
   /** Called when a device is lost, before the recovery starts (to tell the user). */
   onDeviceLost?: (recovery: Recovery) => void;
+  /** Called with the model rebuilt on the new device, before training goes on (whoever held the old one switches to it). */
+  onRebuilt?: (model: Model, gpu: Gpu) => void;
 }
 
 export interface ResilientResult {
@@ -115,6 +117,7 @@ export async function fitModelWithRecovery(model: Model, data: ImageDataset, fit
       gpu = await recovery.requestGpu();
       model = await Model.create(gpu, model.spec, modelOptions);
       restoreCheckpoint(model, checkpoint);
+      recovery.onRebuilt?.(model, gpu);
     }
   }
 }

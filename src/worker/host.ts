@@ -170,6 +170,8 @@ export function serveTrainer(options: ServeOptions = {}): () => void {
             return gpu;
           },
           onDeviceLost: (recovery) => post({ kind: 'recovering', run, recovery }),
+          // Predictions during the rest of the run go to the rebuilt model.
+          onRebuilt: (model) => models.set(modelId, model),
           // A copy moves to the page; the recovery keeps its own.
           onCheckpoint: events.checkpoints
             ? (bytes, epoch, state) => {
@@ -178,7 +180,6 @@ export function serveTrainer(options: ServeOptions = {}): () => void {
               }
             : undefined,
         });
-        models.set(modelId, result.model); // a new Model on a new device after a recovery
         return result.history;
       } finally {
         if (events.recover) recovering--;
