@@ -180,7 +180,7 @@ export async function runTrainCommand(args: string[]): Promise<number> {
   try {
     const trainSeconds = (performance.now() - started) / 1000;
     const end = history.endState;
-    if (control.stopRequested && end && !end.finished) {
+    if (history.stopReason === 'stopped' && end) {
       files.write('last.ckpt', await captureCheckpoint(model, end.epoch, runCard, end));
       files.writeHistory(end.history);
       const where = end.step > 0 ? `at step ${end.step} of epoch ${end.epoch + 1}` : `after epoch ${end.epoch}`;

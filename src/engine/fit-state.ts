@@ -36,7 +36,7 @@ export interface FitState {
   bestWeights?: Float32Array;
   /** The epochs logged and the notes so far. */
   history: Omit<History, 'endState'>;
-  /** The run is over (all epochs done, or early stopping decided): resuming only finishes it. */
+  /** Early stopping ended the run: resuming it trains nothing more. */
   finished: boolean;
 }
 

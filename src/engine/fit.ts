@@ -317,10 +317,11 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
           history.notes.push(`restored the weights of epoch ${decision.bestEpoch}`);
         }
       }
-      const finished = Boolean(decision?.stop) || epoch + 1 >= epochs;
-      const state = (): Promise<FitState> => stateAt(epoch + 1, 0, 0, finished);
+      // Early stopping ends the run for good; the last epoch only ends this call (a resume with more epochs goes on).
+      const earlyStopped = Boolean(decision?.stop);
+      const state = (): Promise<FitState> => stateAt(epoch + 1, 0, 0, earlyStopped);
       await options.afterEpoch?.(log, state);
-      if (finished) {
+      if (earlyStopped || epoch + 1 >= epochs) {
         history.endState = await state();
         break;
       }
@@ -332,6 +333,8 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
         break;
       }
     }
+    // A resumed run with no epoch left to train ends where it was.
+    history.endState ??= resume;
     await trainPacer.drain();
     await gpuIdle(device);
     return history;

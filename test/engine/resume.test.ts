@@ -57,7 +57,7 @@ describe('fit stopped and resumed from a checkpoint', () => {
       const expected = await fit(reference, train, recipe.fit);
       const expectedWeights = await reference.getWeights();
       reference.dispose();
-      expect(expected.endState?.finished).toBe(true);
+      expect(expected.endState?.finished).toBe(expected.stopReason === 'early-stopping');
 
       // Stop in epoch 2 (mid-epoch), at the end of epoch 3 and in epoch 6 (after the best epoch, 5, whose weights early stopping
       // then restores from the checkpoint), then let it finish; a new model each time, from the checkpoint alone.
@@ -102,10 +102,36 @@ describe('fit stopped and resumed from a checkpoint', () => {
       expect(exact(history!.epochs)).toEqual(exact(expected.epochs));
       expect(history!.stopReason).toBe(expected.stopReason);
       expect(history!.bestEpoch).toBe(expected.bestEpoch);
-      expect(history!.endState?.finished).toBe(true);
+      expect(history!.endState).toMatchObject({ epoch: expected.epochs.length, step: 0, finished: expected.stopReason === 'early-stopping' });
       expect(finalWeights).toEqual(expectedWeights);
     });
   }
+
+  it('a completed run resumed with more epochs trains on, as the longer run would have', async () => {
+    const options: ModelOptions = { seed: 9, batchSize: 32 };
+    const fitOptions: FitOptions = { validationSplit: 0.25, stepsPerSubmit: 4 };
+    const longer = await Model.create(gpu, lenet5, options);
+    const expected = await fit(longer, train, { ...fitOptions, epochs: 3 });
+    const expectedWeights = await longer.getWeights();
+    longer.dispose();
+    const first = await Model.create(gpu, lenet5, options);
+    const short = await fit(first, train, { ...fitOptions, epochs: 2 });
+    expect(short.endState).toMatchObject({ epoch: 2, step: 0, finished: false });
+    const bytes = await captureCheckpoint(first, 2, undefined, short.endState);
+    first.dispose();
+    const second = await Model.create(gpu, lenet5, options);
+    try {
+      restoreCheckpoint(second, bytes);
+      const state = fitStateFromCheckpoint(decodeCheckpoint(bytes))!;
+      // Nothing left at the same length; one more epoch at a longer one.
+      expect((await fit(second, train, { ...fitOptions, epochs: 2, resume: state })).epochs).toHaveLength(2);
+      const extended = await fit(second, train, { ...fitOptions, epochs: 3, resume: state });
+      expect(exact(extended.epochs)).toEqual(exact(expected.epochs));
+      expect(await second.getWeights()).toEqual(expectedWeights);
+    } finally {
+      second.dispose();
+    }
+  });
 
   it('a checkpoint of another optimizer is refused, and one with a fit state taken under other settings cannot resume', async () => {
     const adam = await Model.create(gpu, lenet5, { seed: 1, batchSize: 32 });
