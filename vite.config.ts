@@ -83,6 +83,8 @@ export default defineConfig(({ isSsrBuild, mode }) => {
       : { outDir: resolve(repoRoot, 'dist/web'), target: 'es2022', emptyOutDir: true },
     test: {
       include: ['test/**/*.test.ts'],
+      // Builds the CLI once for every test file (test/helpers/cli.ts).
+      globalSetup: ['./test/global-setup.ts'],
       // Dawn reads VK_ICD_FILENAMES from the process environment; a worker thread's
       // process.env never reaches it, so each test file runs in a forked process.
       pool: 'forks',

@@ -69,7 +69,7 @@ export class Model {
     const variant = options.variant ?? defaultVariant(gpu.report);
     checkPlanFitsAdapter(plan, gpu.device.limits);
     gpu.assertAlive();
-    const cache = new KernelCache(gpu.device);
+    const cache = KernelCache.shared(gpu.device);
     const graph = await NetworkGraph.build(cache, plan, { variant });
     let optimizer: OptimizerState;
     try {

@@ -35,7 +35,23 @@ export interface Kernel {
 
 export { KernelCompileError };
 
+const sharedCaches = new WeakMap<GPUDevice, KernelCache>();
+
 export class KernelCache {
+  /**
+   * The cache every model on `device` shares: pipelines are immutable, so a
+   * second model (another run on the page, a test's reference model) compiles
+   * nothing the first did. On CPU adapters compiling is most of a small run.
+   */
+  static shared(device: GPUDevice): KernelCache {
+    let cache = sharedCaches.get(device);
+    if (!cache) {
+      cache = new KernelCache(device);
+      sharedCaches.set(device, cache);
+    }
+    return cache;
+  }
+
   private readonly kernels = new Map<string, Promise<Kernel>>();
   private readonly modules = new Map<string, Promise<GPUShaderModule>>();
   /** Number of pipelines compiled: lets tests prove nothing is built per step. */

@@ -2,12 +2,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, runCli } from '../helpers/cli.ts';
+import { runCli } from '../helpers/cli.ts';
 
 describe('lenet-gpu CLI', () => {
   let out = '';
   beforeAll(() => {
-    buildCli();
     mkdirSync('test-output', { recursive: true });
     out = mkdtempSync(join('test-output', 'cli-run-'));
   });

@@ -4,7 +4,8 @@
  * the weights, history and test metrics of an uninterrupted run with the same
  * seed. Faults come from LENET_GPU_FAULT (src/cli/faults.ts) where they must
  * land at a precise point (a SIGKILL inside epoch 1, inside epoch 2, halfway
- * through a checkpoint write; a SIGINT mid-epoch; a lost device), and from
+ * through a checkpoint write; a SIGINT mid-epoch; a device lost after resuming
+ * from that mid-epoch point), and from
  * outside the process where the point does not matter (two SIGTERMs once the
  * first epoch is saved: the second exits at once). And an output folder that
  * cannot be written is refused before any training.
@@ -16,14 +17,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint } from '../../src/engine/checkpoint.ts';
 import { fitStateFromCheckpoint } from '../../src/engine/fit-state.ts';
 import type { EpochLog, History } from '../../src/engine/fit.ts';
-import { buildCli } from '../helpers/cli.ts';
+import { cliScript } from '../helpers/cli.ts';
 
 /** A small run: 480 training images in 15 steps of 32 per epoch, 3 epochs, early stopping that restores the best weights. */
 const RUN = ['--train-limit', '640', '--validation-split', '0.25', '--batch-size', '32', '--epochs', '3', '--test-limit', '200', '--steps-per-submit', '2', '--restore-best'];
 
 function cli(args: string[], fault?: string): SpawnSyncReturns<string> {
   const env = { ...process.env, LENET_GPU_FAULT: fault ?? '' };
-  return spawnSync(process.execPath, [buildCli(), 'train', ...args], { encoding: 'utf8', env, timeout: 300_000 });
+  return spawnSync(process.execPath, [cliScript(), 'train', ...args], { encoding: 'utf8', env, timeout: 300_000 });
 }
 
 interface RunResult {
@@ -45,7 +46,6 @@ describe('an interrupted CLI run, resumed, ends as an uninterrupted one', () => 
   let root: string;
   let reference: RunResult;
   beforeAll(() => {
-    buildCli();
     mkdirSync('test-output', { recursive: true });
     root = resolve(mkdtempSync(join('test-output', 'interrupt-')));
     const out = join(root, 'reference');
@@ -55,7 +55,7 @@ describe('an interrupted CLI run, resumed, ends as an uninterrupted one', () => 
     expect(reference.history.epochs).toHaveLength(3);
   }, 300_000);
 
-  it('SIGKILL in epoch 1, in epoch 2 and halfway through a checkpoint write, then SIGINT mid-epoch: the printed command finishes the run', () => {
+  it('SIGKILL in epoch 1, in epoch 2 and halfway through a checkpoint write, SIGINT mid-epoch, then the printed command finishes the run through a lost device', () => {
     const out = join(root, 'chain');
     const args = [...RUN, '--out', out];
     // 1. Killed in epoch 1: nothing was saved, and --resume auto starts the run afresh.
@@ -89,13 +89,20 @@ describe('an interrupted CLI run, resumed, ends as an uninterrupted one', () => 
     expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
     const command = /To continue exactly where it stopped:\n {2}(.+)\n/.exec(run.stdout)?.[1];
     expect(command).toBeDefined();
-    // 5. The printed command, as printed (node, the CLI script, train --resume <file>).
+    // 5. The printed command, as printed (node, the CLI script, train --resume <file>); its device is lost in epoch 3, so the
+    //    recovery starts from the mid-epoch checkpoint it resumed from.
     const [node, ...rest] = command!.split(' ');
     expect(['node', process.execPath]).toContain(node);
     expect(rest.slice(1)).toEqual(['train', '--resume', join(out, 'last.ckpt')]);
-    const last = spawnSync(process.execPath, rest, { encoding: 'utf8', env: { ...process.env, LENET_GPU_FAULT: '' }, timeout: 300_000 });
+    const last = spawnSync(process.execPath, rest, { encoding: 'utf8', env: { ...process.env, LENET_GPU_FAULT: 'lose-device@3:10' }, timeout: 300_000 });
     expect(last.status, last.stderr).toBe(0);
     expect(last.stdout).toMatch(/resuming from .* at step \d+ of epoch 3/);
+    expect(last.stderr).toMatch(/the GPU device was lost \(destroyed\) in epoch 3; requesting a new one/);
+    expect(last.stdout).toMatch(/survived 1 lost device\(s\); \d+ step\(s\) trained again/);
+    const { recoveries } = JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')) as History;
+    expect(recoveries).toEqual([expect.objectContaining({ reason: 'destroyed', resumedFrom: { epoch: 2, step: state.step } })]);
+    expect(recoveries![0].stepsRedone).toBeGreaterThanOrEqual(10 - state.step);
+    expect(JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8')).recoveries).toBe(1);
     // It continued: only epoch 3 was trained (and logged) by this process.
     expect(last.stdout).toMatch(/^epoch 3\/3 {2}loss/m);
     expect(last.stdout).not.toMatch(/^epoch [12]\/3 {2}loss/m);
@@ -107,9 +114,9 @@ describe('an interrupted CLI run, resumed, ends as an uninterrupted one', () => 
     expect(existsSync(join(out, 'best.ckpt'))).toBe(true);
   }, 300_000);
 
-  it('SIGTERM twice from outside once epoch 1 is saved: exits at once, the last complete checkpoint intact; --resume auto finishes the run', async () => {
+  it('SIGTERM twice from outside once epoch 1 is saved: exits at once, the last complete checkpoint intact', async () => {
     const out = join(root, 'sigterm');
-    const child = spawn(process.execPath, [buildCli(), 'train', ...RUN, '--out', out], { env: { ...process.env, LENET_GPU_FAULT: '' } });
+    const child = spawn(process.execPath, [cliScript(), 'train', ...RUN, '--out', out], { env: { ...process.env, LENET_GPU_FAULT: '' } });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     child.stdout.resume();
@@ -123,42 +130,19 @@ describe('an interrupted CLI run, resumed, ends as an uninterrupted one', () => 
     expect(stderr).toContain('SIGTERM again: exiting now; the last complete checkpoint is kept');
     const state = lastState(out)!; // complete and readable: its checksum holds
     expect(state.epoch).toBeGreaterThanOrEqual(1);
-    const run = cli([...RUN, '--out', out, '--resume', 'auto']);
-    expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout).not.toMatch(/^epoch 1\/3 {2}loss/m); // epoch 1 was not trained again
-    const result = finished(out);
-    expect(result.history.epochs).toEqual(reference.history.epochs);
-    expect(result.test).toEqual(reference.test);
-    expect(result.weights).toEqual(reference.weights);
-  }, 300_000);
-
-  it('a device lost mid-epoch: a new device, the last checkpoint, the same result; the report says what it cost', () => {
-    const out = join(root, 'device');
-    const run = cli([...RUN, '--out', out], 'lose-device@2:4');
-    expect(run.status, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/the GPU device was lost \(destroyed\) in epoch 2; requesting a new one/);
-    expect(run.stdout).toMatch(/survived 1 lost device\(s\); \d+ step\(s\) trained again/);
-    const result = finished(out);
-    const history = JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')) as History;
-    expect(history.recoveries).toHaveLength(1);
-    expect(history.recoveries![0]).toMatchObject({ reason: 'destroyed', resumedFrom: { epoch: 1, step: 0 } });
-    expect(history.recoveries![0].stepsRedone).toBeGreaterThanOrEqual(4);
-    expect(JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8')).recoveries).toBe(1);
-    expect(result.history.epochs).toEqual(reference.history.epochs);
-    expect(result.test).toEqual(reference.test);
-    expect(result.weights).toEqual(reference.weights);
+    expect(JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')).epochs.length).toBe(state.epoch);
   }, 300_000);
 
   it('refuses an output folder it cannot write before loading data or touching the GPU', () => {
     const out = join(root, 'read-only');
     mkdirSync(out);
     chmodSync(out, 0o555);
-    // mkdtemp makes its folders private: let the other user reach the CLI and the folder.
-    chmodSync(dirname(dirname(buildCli())), 0o755);
+    // Let the other user reach the CLI build and the folder (mkdtemp makes its folders private).
+    chmodSync(dirname(dirname(cliScript())), 0o755);
     chmodSync(root, 0o755);
     // Root writes anywhere a mode forbids: run as nobody then (the CLI and data are world-readable).
     const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    const run = spawnSync(process.execPath, [buildCli(), 'train', ...RUN, '--out', out], { encoding: 'utf8', timeout: 60_000, ...asUser });
+    const run = spawnSync(process.execPath, [cliScript(), 'train', ...RUN, '--out', out], { encoding: 'utf8', timeout: 60_000, ...asUser });
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/the output folder .*read-only cannot be written \(EACCES: .*\); nothing was trained\. Choose another folder with --out/);
     expect(run.stdout).not.toContain('adapter:'); // refused before the GPU was asked for

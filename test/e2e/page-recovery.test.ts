@@ -15,7 +15,7 @@ import { buildPage, REPO_ROOT, startBrowserSession, type BrowserSession } from '
 import { pageState, waitForPhase } from './page-driver.ts';
 
 const OUT = join(REPO_ROOT, 'test-output', 'e2e-recovery');
-const RUN = { trainLimit: 3000, testLimit: 1000, epochs: 2, batch: 32, valSplit: 0.1, monitor: 'valLoss', patience: 2 };
+const RUN = { trainLimit: 2000, testLimit: 500, epochs: 2, batch: 32, valSplit: 0.1, monitor: 'valLoss', patience: 2 };
 const QUERY = '?' + new URLSearchParams(Object.entries(RUN).map(([k, v]) => [k, String(v)])).toString();
 
 /** What an epoch log holds that does not depend on time. */

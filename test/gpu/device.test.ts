@@ -1,9 +1,9 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { statSync } from 'node:fs';
 import { formatAdapterReport } from '../../src/gpu/device.ts';
 import { quietWaylandProbe } from '../../src/gpu/node-webgpu.ts';
 import { runSmokeCheck } from '../../src/gpu/smoke.ts';
-import { buildCli, runCli } from '../helpers/cli.ts';
+import { runCli } from '../helpers/cli.ts';
 import { testGpu } from '../helpers/gpu.ts';
 
 describe('requestGpu in Node', () => {
@@ -56,10 +56,6 @@ describe('quietWaylandProbe', () => {
 });
 
 describe('the CLI smoke command', () => {
-  beforeAll(() => {
-    buildCli();
-  });
-
   it('prints the adapter and passes on the machine adapter', () => {
     const run = runCli(['smoke']);
     expect(run.status, run.stderr).toBe(0);

@@ -1,24 +1,12 @@
-/**
- * Builds the package's JavaScript (the CLI among it, as `npm run build:cli`
- * does) once per test process, into a folder inside the project so that it
- * resolves node_modules, and runs the CLI from there.
- */
-import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+/** The CLI the tests run: the build test/global-setup.ts made once for this test run. */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 
-let built: string | undefined;
-
-export function buildCli(): string {
-  if (!built) {
-    mkdirSync('test-output', { recursive: true });
-    const outDir = mkdtempSync(join('test-output', 'cli-'));
-    execFileSync('npx', ['vite', 'build', '--mode', 'lib', '--outDir', outDir, '--logLevel', 'error'], { stdio: 'pipe' });
-    built = resolve(outDir, 'cli', 'main.js');
-  }
-  return built;
+export function cliScript(): string {
+  const script = process.env.LENET_GPU_TEST_CLI;
+  if (!script) throw new Error('LENET_GPU_TEST_CLI is not set: test/global-setup.ts builds the CLI, and vitest runs it first (vite.config.ts, test.globalSetup)');
+  return script;
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [buildCli(), ...args], { encoding: 'utf8', env, timeout: 600_000 });
+  return spawnSync(process.execPath, [cliScript(), ...args], { encoding: 'utf8', env, timeout: 600_000 });
 }

@@ -1,0 +1,15 @@
+/**
+ * Once per test run, before any test file starts: the package's JavaScript
+ * (the CLI among it) is built into test-output/lib, and the CLI tests of every
+ * file run that one build (test/helpers/cli.ts) instead of building their own.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export default function setup(): void {
+  const outDir = resolve('test-output', 'lib');
+  mkdirSync('test-output', { recursive: true });
+  execFileSync(process.execPath, [resolve('node_modules', 'vite', 'bin', 'vite.js'), 'build', '--mode', 'lib', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'], { stdio: 'pipe' });
+  process.env.LENET_GPU_TEST_CLI = resolve(outDir, 'cli', 'main.js');
+}
