@@ -191,7 +191,7 @@ export class TrainPanel {
       const { history, evaluation, test } = result;
       run.stopReason = history.stopReason;
       run.notes = history.notes;
-      const { mistakes } = renderResults(evaluation, test);
+      const { mistakes } = await renderResults(evaluation, test);
       const { report } = evaluation;
       state.evaluation = { count: report.count, accuracy: evaluation.accuracy, loss: evaluation.loss, macroAuc: report.macroAuc, confusion: report.confusion, mistakes, seconds: evaluation.seconds };
       const last = history.epochs.at(-1);

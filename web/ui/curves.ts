@@ -37,6 +37,8 @@ export class CurvesChart {
   private readonly loss: Panel = { title: 'loss', stepSeries: [], train: [], validation: [] };
   private readonly accuracy: Panel = { title: 'accuracy', stepSeries: [], train: [], validation: [] };
   private readonly ctx: CanvasRenderingContext2D;
+  /** A redraw is booked for the next frame: many step events between two frames cost one draw. */
+  private drawBooked = false;
 
   constructor(private readonly canvas: HTMLCanvasElement) {
     const dpr = Math.min(2, globalThis.devicePixelRatio || 1);
@@ -54,14 +56,14 @@ export class CurvesChart {
       p.train.length = 0;
       p.validation.length = 0;
     }
-    this.draw();
+    this.redraw();
   }
 
   addStep(e: StepEvent): void {
     const x = e.epoch - 1 + e.step / e.stepsPerEpoch;
     this.loss.stepSeries.push({ x, y: e.loss, group: e.epoch });
     this.accuracy.stepSeries.push({ x, y: e.accuracy, group: e.epoch });
-    this.draw();
+    this.redraw();
   }
 
   addEpoch(log: EpochLog): void {
@@ -70,7 +72,16 @@ export class CurvesChart {
     if (log.valLoss !== undefined) this.loss.validation.push({ x: log.epoch, y: log.valLoss, group: 0 });
     if (log.valAccuracy !== undefined) this.accuracy.validation.push({ x: log.epoch, y: log.valAccuracy, group: 0 });
     this.epochs = Math.max(this.epochs, log.epoch);
-    this.draw();
+    this.redraw();
+  }
+
+  private redraw(): void {
+    if (this.drawBooked) return;
+    this.drawBooked = true;
+    requestAnimationFrame(() => {
+      this.drawBooked = false;
+      this.draw();
+    });
   }
 
   /** Points drawn so far, per panel and series (for tests and the page state). */

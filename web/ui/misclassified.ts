@@ -25,16 +25,22 @@ export function findMistakes(probabilities: Float32Array, labels: Uint8Array, cl
   return mistakes.sort((a, b) => b.confidence - a.confidence);
 }
 
-export function renderMistakes(container: HTMLElement, data: ImageDataset, mistakes: Mistake[], limit = 40): void {
+/** Shows the first `limit` mistakes, `perTask` figures at a time with `yieldTask` between batches. */
+export async function renderMistakes(container: HTMLElement, data: ImageDataset, mistakes: Mistake[], yieldTask: () => Promise<void>, limit = 40, perTask = 10): Promise<void> {
   if (mistakes.length === 0) {
     container.textContent = 'No misclassified test digits.';
     return;
   }
-  container.replaceChildren(
-    ...mistakes.slice(0, limit).map((m) => {
-      const probs = m.top.slice(0, 2).map((t) => `${t.digit}: ${(t.p * 100).toFixed(0)}%`).join(', ');
-      const all = m.top.map((t) => `${t.digit}: ${(t.p * 100).toFixed(1)}%`).join(', ');
-      return digitFigure(data, m.index, `true ${m.label} → ${m.predicted}\n${probs}`, `test #${m.index}: true ${m.label}; ${all}`);
-    }),
-  );
+  container.replaceChildren();
+  const shown = mistakes.slice(0, limit);
+  for (let first = 0; first < shown.length; first += perTask) {
+    if (first > 0) await yieldTask();
+    container.append(
+      ...shown.slice(first, first + perTask).map((m) => {
+        const probs = m.top.slice(0, 2).map((t) => `${t.digit}: ${(t.p * 100).toFixed(0)}%`).join(', ');
+        const all = m.top.map((t) => `${t.digit}: ${(t.p * 100).toFixed(1)}%`).join(', ');
+        return digitFigure(data, m.index, `true ${m.label} → ${m.predicted}\n${probs}`, `test #${m.index}: true ${m.label}; ${all}`);
+      }),
+    );
+  }
 }
