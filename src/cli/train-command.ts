@@ -8,7 +8,7 @@
  * exactly where it stopped, to the same weights as an uninterrupted run.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { subset, type ImageDataset } from '../data/dataset.ts';
 import { loadMnistNode } from '../data/mnist-node.ts';
 import { formatAdapterReport } from '../gpu/device.ts';
@@ -93,13 +93,18 @@ export async function runTrainCommand(args: string[]): Promise<number> {
   const { values: f, positionals } = parseFlags(args, TRAIN_FLAGS, TRAIN_USAGE);
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"\n\n${TRAIN_USAGE}`);
   const faults = faultsFrom(process.env.LENET_GPU_FAULT);
-  const named = f.preset || f.spec ? loadSpec(f.preset, f.spec) : undefined;
-  // Where --resume auto looks: --out, or the default folder of the spec named (lenet5 when none).
-  const resumed = readResume(f.resume, f.out ?? recipeSettings(named ?? loadSpec(undefined, undefined)).out);
-  // A resumed run starts from its own settings; a new one from its recipe's. The flags go over either.
+  // The preset or spec named, else lenet5; its recipe is a new run's defaults.
+  const defaults = recipeSettings(loadSpec(f.preset, f.spec));
+  // Where --resume auto looks: --out, or the default folder of that spec.
+  const resumed = readResume(f.resume, f.out ?? defaults.out);
+  // A resumed run starts from its own settings, writing beside the checkpoint it came from; a new one from its recipe's.
+  // The flags go over either.
   const base = resumed
-    ? (settingsOfRunCard(resumed.header.runCard) ?? { ...recipeSettings(resumed.header.spec), seed: resumed.header.seed, optimizer: resumed.header.optimizer })
-    : recipeSettings(named ?? loadSpec(undefined, undefined));
+    ? {
+        ...(settingsOfRunCard(resumed.header.runCard) ?? { ...recipeSettings(resumed.header.spec), seed: resumed.header.seed, optimizer: resumed.header.optimizer }),
+        out: dirname(resumed.path),
+      }
+    : defaults;
   const { settings, warnings } = mergeSettings(base, explicitSettings(f, base), resumed !== undefined);
   const { spec, batchSize, out } = settings;
   for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
@@ -122,7 +127,7 @@ export async function runTrainCommand(args: string[]): Promise<number> {
   const initialEpoch = resumed?.header.epoch ?? 0;
   if (resumed) {
     const where = resumed.state?.step ? `at step ${resumed.state.step} of epoch ${resumed.state.epoch + 1}` : `after epoch ${resumed.header.epoch}`;
-    process.stdout.write(`resuming from ${resumed.path} ${where}${resumed.state ? '' : ' (a checkpoint without a fit state: the epoch order and early stopping start afresh)'}\n`);
+    process.stdout.write(`resuming from ${resumed.path} ${where}${resumed.state ? '' : ' (a checkpoint without a fit state: training goes on with the next epoch, early stopping starts afresh)'}\n`);
   }
   const { validationSplit, epochs } = settings;
   process.stdout.write(
