@@ -3,10 +3,12 @@
  * optimizer and the seed, and a run card written by this package carries the
  * batch size; restoreCheckpoint then checks everything and writes the weights
  * and optimizer state. A damaged or foreign file fails with a CheckpointError
- * before any model is kept.
+ * before any model is kept. The checkpoint's fit state, if it has one, comes
+ * back too: fit's `resume` continues that run exactly.
  */
 import type { Gpu } from '../gpu/device.ts';
 import { decodeCheckpoint, restoreCheckpoint, type CheckpointHeader } from './checkpoint.ts';
+import { fitStateFromCheckpoint, type FitState } from './fit-state.ts';
 import { Model, type ModelOptions } from './model.ts';
 
 /** The batch size a checkpoint's model was trained with, if its run card says. */
@@ -22,9 +24,15 @@ export interface CheckpointModelOptions extends Pick<ModelOptions, 'variant'> {
   source?: string;
 }
 
-export async function modelFromCheckpoint(gpu: Gpu, bytes: Uint8Array, options: CheckpointModelOptions = {}): Promise<{ model: Model; header: CheckpointHeader }> {
+export async function modelFromCheckpoint(
+  gpu: Gpu,
+  bytes: Uint8Array,
+  options: CheckpointModelOptions = {},
+): Promise<{ model: Model; header: CheckpointHeader; state: FitState | undefined }> {
   const source = options.source ?? 'checkpoint';
-  const { header } = decodeCheckpoint(bytes, source);
+  const checkpoint = decodeCheckpoint(bytes, source);
+  const { header } = checkpoint;
+  const state = fitStateFromCheckpoint(checkpoint, source);
   const model = await Model.create(gpu, header.spec, {
     batchSize: checkpointBatch(header, options.batchSize ?? 64),
     optimizer: header.optimizer,
@@ -37,5 +45,5 @@ export async function modelFromCheckpoint(gpu: Gpu, bytes: Uint8Array, options: 
     model.dispose();
     throw error;
   }
-  return { model, header };
+  return { model, header, state };
 }

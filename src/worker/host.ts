@@ -15,9 +15,8 @@
  */
 import { subset, type ImageDataset } from '../data/dataset.ts';
 import { loadMnistFromUrls } from '../data/mnist-browser.ts';
-import { captureCheckpoint, decodeCheckpoint, restoreCheckpoint } from '../engine/checkpoint.ts';
+import { captureCheckpoint, restoreCheckpoint } from '../engine/checkpoint.ts';
 import { modelFromCheckpoint } from '../engine/checkpoint-model.ts';
-import { fitStateFromCheckpoint } from '../engine/fit-state.ts';
 import { fitModelWithRecovery } from '../engine/resilient-fit.ts';
 import { evaluate, predict } from '../engine/evaluate.ts';
 import { fit, type EpochLog, type StepEvent, type TrainingControl } from '../engine/fit.ts';
@@ -148,8 +147,8 @@ export function serveTrainer(options: ServeOptions = {}): () => void {
     releaseDataset: (id) => void datasets.delete(id),
     createModel: async (spec, modelOptions) => keepModel(await Model.create(useGpu(), spec, modelOptions)),
     async modelFromCheckpoint(bytes, source, modelOptions) {
-      const { model, header } = await modelFromCheckpoint(useGpu(), bytes, { source, batchSize: modelOptions.batchSize, variant: modelOptions.variant });
-      return { model: keepModel(model), header, state: fitStateFromCheckpoint(decodeCheckpoint(bytes, source), source) };
+      const { model, header, state } = await modelFromCheckpoint(useGpu(), bytes, { source, batchSize: modelOptions.batchSize, variant: modelOptions.variant });
+      return { model: keepModel(model), header, state };
     },
     async fit(modelId, datasetId, run, fitOptions, events) {
       const control: TrainingControl = { paused: false, stopRequested: false };
