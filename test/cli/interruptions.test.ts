@@ -12,7 +12,7 @@
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint } from '../../src/engine/checkpoint.ts';
 import { fitStateFromCheckpoint } from '../../src/engine/fit-state.ts';
@@ -137,12 +137,9 @@ describe('an interrupted CLI run, resumed, ends as an uninterrupted one', () => 
     const out = join(root, 'read-only');
     mkdirSync(out);
     chmodSync(out, 0o555);
-    // Let the other user reach the CLI build and the folder (mkdtemp makes its folders private).
-    chmodSync(dirname(dirname(cliScript())), 0o755);
-    chmodSync(root, 0o755);
-    // Root writes anywhere a mode forbids: run as nobody then (the CLI and data are world-readable).
-    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    const run = spawnSync(process.execPath, [cliScript(), 'train', ...RUN, '--out', out], { encoding: 'utf8', timeout: 60_000, ...asUser });
+    // Root writes wherever a mode forbids it, by CAP_DAC_OVERRIDE: drop that (util-linux's setpriv), so the mode holds as for anyone.
+    const command = process.getuid?.() === 0 ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', process.execPath] : [process.execPath];
+    const run = spawnSync(command[0], [...command.slice(1), cliScript(), 'train', ...RUN, '--out', out], { encoding: 'utf8', timeout: 60_000 });
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/the output folder .*read-only cannot be written \(EACCES: .*\); nothing was trained\. Choose another folder with --out/);
     expect(run.stdout).not.toContain('adapter:'); // refused before the GPU was asked for
