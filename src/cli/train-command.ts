@@ -148,7 +148,6 @@ export async function runTrainCommand(args: string[]): Promise<number> {
       train,
       {
         epochs,
-        initialEpoch,
         validationSplit,
         earlyStopping: settings.earlyStopping ?? undefined,
         maxStepsPerEpoch: settings.maxStepsPerEpoch ?? undefined,

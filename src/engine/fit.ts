@@ -319,7 +319,9 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
       }
       // Early stopping ends the run for good; the last epoch only ends this call (a resume with more epochs goes on).
       const earlyStopped = Boolean(decision?.stop);
-      const state = (): Promise<FitState> => stateAt(epoch + 1, 0, 0, earlyStopped);
+      // Read back once, however often afterEpoch and the end of the run ask for it.
+      let epochEndState: Promise<FitState> | undefined;
+      const state = (): Promise<FitState> => (epochEndState ??= stateAt(epoch + 1, 0, 0, earlyStopped));
       await options.afterEpoch?.(log, state);
       if (earlyStopped || epoch + 1 >= epochs) {
         history.endState = await state();
@@ -327,7 +329,7 @@ export async function fit(model: Model, data: ImageDataset, options: FitOptions 
       }
       if (options.control?.stopRequested) {
         // The state first: a resumed run's history must read as if it had never stopped.
-        history.endState = await stateAt(epoch + 1, 0, 0, false);
+        history.endState = await state();
         history.stopReason = 'stopped';
         history.notes.push(`stopped by request after epoch ${epoch + 1}`);
         break;
