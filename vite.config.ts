@@ -25,6 +25,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type UserConfig } from 'vite';
+import { configDefaults } from 'vitest/config';
 import { mnistFiles } from './src/vite-plugin.ts';
 
 const repoRoot = dirname(fileURLToPath(import.meta.url));
@@ -35,6 +36,9 @@ const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as 
 };
 /** Constants every build puts into the code (src/types/build-constants.d.ts). */
 const define = { __LENET_GPU_VERSION__: JSON.stringify(pkg.version) };
+
+/** Test files that time the page's main thread: they run after the others, with the machine to themselves. */
+const TIMED_ALONE = ['test/e2e/page.test.ts'];
 
 /** The package's entry points (package.json `exports` and `bin`), relative to src/. */
 const LIB_ENTRIES = ['index.ts', 'index.node.ts', 'node.ts', 'worker/index.ts', 'vite-plugin.ts', 'cli/main.ts'];
@@ -77,14 +81,19 @@ export default defineConfig(({ isSsrBuild, mode }) => {
     plugins: isSsrBuild ? [] : [mnistFiles()],
     // The dev server of the browser tests serves the repository root: its pages are the test pages, not the
     // consumer apps of test/package (they import the installed package, which only exists in their copies).
-    optimizeDeps: page ? {} : { entries: ['**/*.html', '!test/package/**', '!test-output/**', '!dist/**'] },
+    optimizeDeps: page ? {} : { entries: ['web/*.html', 'test/browser/*.html', 'test/e2e/*.html', 'bench/pages/*.html'] },
     build: isSsrBuild
       ? { outDir: 'dist/bench', target: 'node20', emptyOutDir: true, sourcemap: true, rollupOptions: { output: { entryFileNames: '[name].js' } } }
       : { outDir: resolve(repoRoot, 'dist/web'), target: 'es2022', emptyOutDir: true },
     test: {
-      include: ['test/**/*.test.ts'],
       // Builds the CLI once for every test file (test/helpers/cli.ts).
       globalSetup: ['./test/global-setup.ts'],
+      // Tests that time the page's main thread run last, alone: beside other test files, a 2-core
+      // machine deschedules the page's thread and a 10 ms task reads as hundreds.
+      projects: [
+        { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...TIMED_ALONE] } },
+        { extends: true, test: { name: 'timed alone', include: TIMED_ALONE, sequence: { groupOrder: 1 } } },
+      ],
       // Dawn reads VK_ICD_FILENAMES from the process environment; a worker thread's
       // process.env never reaches it, so each test file runs in a forked process.
       pool: 'forks',

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export default function setup(): void {
+  if (process.env.LENET_GPU_TEST_CLI) return; // built already (each test project runs this)
   const outDir = resolve('test-output', 'lib');
   mkdirSync('test-output', { recursive: true });
   execFileSync(process.execPath, [resolve('node_modules', 'vite', 'bin', 'vite.js'), 'build', '--mode', 'lib', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'], { stdio: 'pipe' });
