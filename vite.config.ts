@@ -79,9 +79,9 @@ export default defineConfig(({ isSsrBuild, mode }) => {
     // Relative asset URLs: the built page works from any folder (GitHub Pages, file servers).
     base: page ? './' : '/',
     plugins: isSsrBuild ? [] : [mnistFiles()],
-    // The dev server of the browser tests serves the repository root: its pages are the test pages, not the
+    // The browser tests' dev server serves the repository root: its pages are the test pages, not the
     // consumer apps of test/package (they import the installed package, which only exists in their copies).
-    optimizeDeps: page ? {} : { entries: ['web/*.html', 'test/browser/*.html', 'test/e2e/*.html', 'bench/pages/*.html'] },
+    optimizeDeps: { entries: ['**/*.html', '!test/package/**', '!test-output/**', '!dist/**'] },
     build: isSsrBuild
       ? { outDir: 'dist/bench', target: 'node20', emptyOutDir: true, sourcemap: true, rollupOptions: { output: { entryFileNames: '[name].js' } } }
       : { outDir: resolve(repoRoot, 'dist/web'), target: 'es2022', emptyOutDir: true },

@@ -56,6 +56,7 @@ export async function startBrowserSession(options: SessionOptions = {}): Promise
     throw new Error(`Browser tests need Chromium at ${CHROMIUM_PATH}. Fix: as root, apt-get update && apt-get install -y chromium libvulkan1 (or set CHROMIUM_PATH).`);
   }
   let server: ViteDevServer | undefined;
+  let viteCache: string | undefined;
   let staticServer: StaticServer | undefined;
   let baseUrl: string;
   if (options.staticDir) {
@@ -66,6 +67,8 @@ export async function startBrowserSession(options: SessionOptions = {}): Promise
     server = await createServer({
       configFile: join(REPO_ROOT, 'vite.config.ts'),
       ...(options.devPage ? {} : { root: REPO_ROOT }),
+      // Its own dependency cache: dev servers of test files running side by side must not rewrite one another's.
+      cacheDir: (viteCache = mkdtempSync(join(tmpdir(), 'lenet-gpu-vite-cache-'))),
       logLevel: 'error',
       server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
     });
@@ -101,6 +104,7 @@ export async function startBrowserSession(options: SessionOptions = {}): Promise
       await server?.close();
       await staticServer?.close();
       rmSync(userDataDir, { recursive: true, force: true });
+      if (viteCache) rmSync(viteCache, { recursive: true, force: true });
     },
   };
 }
