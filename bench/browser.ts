@@ -16,7 +16,7 @@ import puppeteer, { type Browser } from 'puppeteer';
 import { createServer, type Plugin, type ViteDevServer } from 'vite';
 import { mnistDataDir } from '../src/data/mnist-node.ts';
 import { MNIST_FILE_NAMES } from '../src/data/mnist-browser.ts';
-import { CHROMIUM_WEBGPU_FLAGS } from '../src/gpu/errors.ts';
+import { chromiumWebGpuFlags } from '../src/gpu/adapter-choice.ts';
 import type { PageAnswer, Stage, StageResult } from './protocol.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -24,7 +24,7 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /**
  * Flags documented to expose WebGPU timestamp queries in Chromium (or to
  * lift their 100 µs quantisation). Measured with Chromium 156 on
- * SwiftShader: not needed. The base flags (CHROMIUM_WEBGPU_FLAGS, which
+ * SwiftShader: not needed. The base flags (chromiumWebGpuFlags(), which
  * include --enable-unsafe-webgpu) already give 'timestamp-query' with
  * unquantised values, and these change nothing; `--timestamp-flags` adds
  * them for older builds.
@@ -82,7 +82,8 @@ export async function startBenchBrowser(options: { timestampFlags?: boolean; onL
   if (!address || typeof address === 'string') throw new Error('the Vite dev server did not report a port');
   const baseUrl = `http://127.0.0.1:${address.port}`;
   const userDataDir = mkdtempSync(join(tmpdir(), 'lenet-gpu-bench-chromium-'));
-  const flags = [...CHROMIUM_WEBGPU_FLAGS, ...(options.timestampFlags ? TIMESTAMP_FLAGS : [])];
+  // The adapter Node's half of the bench uses too (LENET_GPU_ADAPTER, adapter-choice.ts): one adapter per comparison.
+  const flags = [...chromiumWebGpuFlags(), ...(options.timestampFlags ? TIMESTAMP_FLAGS : [])];
   let browser: Browser;
   try {
     browser = await puppeteer.launch({

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { countFlops } from '../src/bench/flops.ts';
 import { formatSpread } from '../src/bench/stats.ts';
+import { adapterKind } from '../src/gpu/adapter-choice.ts';
 import { formatSubgroups } from '../src/gpu/device.ts';
 import { inferShapes } from '../src/graph/infer.ts';
 import { lenet5 } from '../src/graph/spec.ts';
@@ -169,6 +170,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  // One adapter for Node's runs and Chromium's (LENET_GPU_ADAPTER, adapter-choice.ts), pinned before either starts.
+  process.env.LENET_GPU_ADAPTER = adapterKind();
   const started = new Date();
   const loadStart = loadavg();
   const sourceAtStart = sourceFingerprint();

@@ -1,13 +1,14 @@
 /**
  * Node's WebGPU: the `webgpu` npm package (Dawn) over a Vulkan driver.
  *
- * Driver choice, in order: LENET_GPU_VK_ICD (ours, wins); VK_ICD_FILENAMES /
- * VK_DRIVER_FILES if the user set them; otherwise every hardware ICD found in
- * the usual folders followed by SwiftShader from a Chromium install, so a real
- * GPU is used where present (Dawn ranks discrete/integrated above CPU adapters)
- * and SwiftShader otherwise. Mesa's lavapipe is skipped: Debian's is too old for
- * Dawn. The variable must be set before create(): Dawn's Vulkan loader reads it
- * once, in this process (not from a worker thread's copy of process.env).
+ * Driver choice, in order: LENET_GPU_VK_ICD (one ICD file, wins);
+ * LENET_GPU_ADAPTER=hardware|swiftshader (adapter-choice.ts: only that kind's
+ * drivers, the same choice Chromium gets); VK_ICD_FILENAMES / VK_DRIVER_FILES
+ * if the user set them; otherwise every hardware ICD found followed by
+ * SwiftShader, so a real GPU is used where present (Dawn ranks
+ * discrete/integrated above CPU adapters) and SwiftShader otherwise. The
+ * variable must be set before create(): Dawn's Vulkan loader reads it once, in
+ * this process (not from a worker thread's copy of process.env).
  *
  * The object create() returns must stay referenced while its devices live, or
  * Dawn aborts the process when it is collected; we keep it in a module global.
@@ -19,43 +20,29 @@
  * either way), but it reads as a failure; quietWaylandProbe gives such a
  * session an empty private runtime folder, where the probe fails silently.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hardwareIcds, icdsFor, requestedAdapterKind, swiftshaderIcd } from './adapter-choice.ts';
 import { NODE_HELP, WebGpuUnavailableError } from './errors.ts';
-
-const ICD_DIRS = ['/usr/local/nvidia/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/share/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
-const SWIFTSHADER_ICDS = [
-  '/usr/lib/chromium/vk_swiftshader_icd.json',
-  '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
-  '/opt/google/chrome/vk_swiftshader_icd.json',
-];
 
 let keptAlive: { gpu: GPU; icd: string } | undefined;
 
-/** Hardware Vulkan drivers worth trying: only where a GPU device node exists. */
-function hardwareIcds(): string[] {
-  const hasGpuNode = existsSync('/dev/dri') || existsSync('/dev/nvidia0') || existsSync('/dev/nvidiactl');
-  if (!hasGpuNode) return [];
-  const found: string[] = [];
-  for (const dir of ICD_DIRS) {
-    if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir).sort()) {
-      if (name.endsWith('.json') && !name.startsWith('lvp_')) found.push(join(dir, name));
-    }
-  }
-  return found;
-}
-
 /** Chooses the ICD list (see the header) and returns what was chosen, for reports. */
 export function chooseVulkanDrivers(env: NodeJS.ProcessEnv = process.env): string {
+  // Both names when we choose: the loader reads VK_DRIVER_FILES first, and a parent process may have set it.
   if (env.LENET_GPU_VK_ICD) {
-    env.VK_ICD_FILENAMES = env.LENET_GPU_VK_ICD;
+    env.VK_ICD_FILENAMES = env.VK_DRIVER_FILES = env.LENET_GPU_VK_ICD;
     return env.LENET_GPU_VK_ICD;
+  }
+  const requested = requestedAdapterKind(env);
+  if (requested) {
+    env.VK_ICD_FILENAMES = env.VK_DRIVER_FILES = icdsFor(requested).join(':');
+    return env.VK_ICD_FILENAMES;
   }
   if (env.VK_ICD_FILENAMES) return env.VK_ICD_FILENAMES;
   if (env.VK_DRIVER_FILES) return env.VK_DRIVER_FILES;
-  const swiftshader = SWIFTSHADER_ICDS.find((p) => existsSync(p));
+  const swiftshader = swiftshaderIcd();
   const list = [...hardwareIcds(), ...(swiftshader ? [swiftshader] : [])];
   if (list.length > 0) env.VK_ICD_FILENAMES = list.join(':');
   return list.join(':');

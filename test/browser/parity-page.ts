@@ -2,7 +2,7 @@
  * A representative part of the kernel parity suite, run inside Chromium with
  * the same kernels and references as Node: conv2d forward/backward, dense
  * (both variants), pooling, softmax-xent and Adam at LeNet-5 shapes, plus
- * batch-1 and odd shapes. Publishes each case's relative error.
+ * batch-1 and odd shapes. Publishes each case's elementwise comparison.
  */
 import { createBufferFrom, createPoisonedF32, readF32 } from '../../src/gpu/buffers.ts';
 import { requestGpu, type Gpu } from '../../src/gpu/device.ts';
@@ -15,23 +15,18 @@ import { poolBackward, poolForward } from '../../src/kernels/pool.ts';
 import { softmaxCrossEntropy } from '../../src/kernels/softmax-xent.ts';
 import * as ref from '../../src/reference/index.ts';
 import { createRng, randomUniform } from '../../src/util/random.ts';
+import { allClose, tolFor } from '../helpers/allclose.ts';
 
 declare global {
   interface Window { __testResult?: unknown }
 }
 
-interface CaseResult { name: string; relError: number; nonFinite: number }
+interface CaseResult { name: string; mismatches: number; worstRatio: number; relError: number; nonFinite: number }
 
-function relError(actual: Float32Array, expected: ArrayLike<number>): { relError: number; nonFinite: number } {
-  let d2 = 0;
-  let r2 = 0;
-  let nonFinite = 0;
-  for (let i = 0; i < actual.length; i++) {
-    if (!Number.isFinite(actual[i])) nonFinite++;
-    d2 += (actual[i] - expected[i]) ** 2;
-    r2 += expected[i] ** 2;
-  }
-  return { relError: nonFinite ? Infinity : Math.sqrt(d2 / (r2 || 1)), nonFinite };
+/** Elementwise, the rule every parity test uses (allclose.ts): |a − b| <= 1e-5·|ref| + 1e-5·max|ref|. */
+function compare(actual: Float32Array, expected: ArrayLike<number>): Omit<CaseResult, 'name'> {
+  const c = allClose(actual, expected, tolFor(expected, 1e-5));
+  return { mismatches: c.mismatches, worstRatio: c.worstRatio, relError: c.relError, nonFinite: c.nonFinite };
 }
 
 class Runner {
@@ -63,7 +58,7 @@ class Runner {
   }
   async check(name: string, buffer: GPUBuffer, expected: ArrayLike<number>): Promise<void> {
     const actual = await readF32(this.gpu.device, buffer, expected.length);
-    this.results.push({ name, ...relError(actual, expected) });
+    this.results.push({ name, ...compare(actual, expected) });
   }
   dispose(): void {
     this.buffers.forEach((b) => b.destroy());

@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { isCpuAdapter } from '../../src/gpu/device.ts';
 import { awaitGpu } from '../../src/gpu/gpu-wait.ts';
 import { canRestore, lowPriorityWaiter, readNicePermissions, type NicePermissions, type ThreadPriority } from '../../src/gpu/node-wait-priority.ts';
 import { testGpu } from '../helpers/gpu.ts';
@@ -90,8 +91,28 @@ describe('low-priority GPU wait', () => {
     expect(canRestore(-5, { capSysNice: false, rlimitNice: 20 })).toBe(false);
   });
 
+  it('on a hardware adapter, waits at normal priority (the poll does not compete with shaders)', async () => {
+    const gpu = await testGpu();
+    if (isCpuAdapter(gpu.report)) {
+      // This machine's adapter is a CPU one: the expectation is the next test's.
+      expect(gpu.report.waiting).toMatch(/nice 19|normal priority \(/);
+      return;
+    }
+    expect(gpu.report.waiting).toMatch(/^promises at normal priority \(hardware adapter/);
+    // And the JS thread keeps its priority through a wait.
+    const own = getPriority(0);
+    const waiting = awaitGpu(gpu.device, gpu.device.queue.onSubmittedWorkDone());
+    expect(getPriority(0)).toBe(own);
+    await waiting;
+  });
+
   it('on a CPU adapter in Node, the real JS thread waits at nice 19 and the shader threads keep their priority', async () => {
     const gpu = await testGpu();
+    if (!isCpuAdapter(gpu.report)) {
+      // A hardware adapter: the previous test holds its expectation (normal priority).
+      expect(gpu.report.waiting).toMatch(/hardware adapter/);
+      return;
+    }
     const threadNice = (): Map<string, number> => {
       const out = new Map<string, number>();
       for (const tid of readdirSync('/proc/self/task')) {

@@ -1,5 +1,6 @@
 /**
- * Runs a page of ours in headless Debian Chromium on SwiftShader WebGPU.
+ * Runs a page of ours in headless Debian Chromium with WebGPU on the adapter
+ * LENET_GPU_ADAPTER chooses, the one Node's tests use too (adapter-choice.ts).
  *
  * Pages are served on 127.0.0.1 (about:blank has no navigator.gpu, and a real
  * origin is what users have), either by a Vite dev server at the repository
@@ -15,13 +16,13 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer';
 import { createServer, type ViteDevServer } from 'vite';
-import { CHROMIUM_WEBGPU_FLAGS } from '../../src/gpu/errors.ts';
+import { chromiumWebGpuFlags } from '../../src/gpu/adapter-choice.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 export interface SessionOptions {
-  /** Launch Chromium with the WebGPU (SwiftShader) flags. Default true. */
+  /** Launch Chromium with the WebGPU flags of the chosen adapter. Default true. */
   webgpu?: boolean;
   /** Serve this folder (a `vite build` output) instead of starting a Vite dev server. */
   staticDir?: string;
@@ -82,7 +83,7 @@ export async function startBrowserSession(options: SessionOptions = {}): Promise
     executablePath: CHROMIUM_PATH,
     headless: true,
     userDataDir,
-    args: [...(options.webgpu === false ? [] : CHROMIUM_WEBGPU_FLAGS), ...BROWSER_ARGS],
+    args: [...(options.webgpu === false ? [] : chromiumWebGpuFlags()), ...BROWSER_ARGS],
   });
   const consoleLines: string[] = [];
   return {

@@ -105,6 +105,10 @@ const RUNS: { label: string; variant: KernelVariant; gpu: () => Promise<Gpu>; ca
   { label: 'blocked, no subgroups', variant: 'blocked', gpu: testGpuWithoutSubgroups, cases: (c) => NO_SUBGROUP_CASES.includes(c.name) },
 ];
 
+/** Which fused paths ran, as `variant: case`: the checks inside `if`s below must be shown to have run. */
+const fusedRan = { poolForward: new Set<string>(), poolBackward: new Set<string>() };
+const LENET_CONVS = ['conv1 1->6 5x5 same 28x28 b64', 'conv2 6->16 5x5 valid 14x14 b64', 'conv1 1->6 5x5 same 28x28 b1', 'conv2 6->16 5x5 valid 14x14 b1'];
+
 describe('conv2d kernels match the CPU reference', () => {
   afterAll(() => printMeasured('conv2d parity'));
   // One cache per device: pipelines (one per entry point, activation and
@@ -147,6 +151,7 @@ describe('conv2d kernels match the CPU reference', () => {
           if (g.outHeight >= 2 && g.outWidth >= 2) {
             const pool = pool2dGeometry({ batch: g.batch, channels: g.outChannels, inHeight: g.outHeight, inWidth: g.outWidth, window: 2, stride: 2 });
             if (conv2dFusesAvgPool(g, pool, variant)) {
+              fusedRan.poolForward.add(`${run.label}: ${c.name}`);
               const kind = ACTIVATIONS[index % ACTIVATIONS.length];
               const n = g.batch * g.outChannels * pool.outHeight * pool.outWidth;
               const out = scratch.poisoned(t.dout.length);
@@ -160,6 +165,7 @@ describe('conv2d kernels match the CPU reference', () => {
             }
             // The weight gradient through that pooling and the activation, from the pooled gradient.
             if (conv2dFusesAvgPoolBackward(g, pool, variant)) {
+              fusedRan.poolBackward.add(`${run.label}: ${c.name}`);
               const kind = ACTIVATIONS[1 + (index % 3)];
               const n = g.batch * g.outChannels * pool.outHeight * pool.outWidth;
               const dpoolData = randomUniform(createRng(seed + 1), n, -1, 1);
@@ -227,6 +233,18 @@ describe('conv2d kernels match the CPU reference', () => {
       });
     });
   }
+
+  it('ran the fused average-pooling paths (forward store, weight gradient from the pooled gradient) on LeNet-5\'s shapes', () => {
+    // The blocked variant fuses the 2x2 average pooling after both LeNet-5 convolutions (and the
+    // weight gradient through it) into its window kernels; the tiled variant has no window
+    // kernels, keeps pooling as its own kernel, and must not claim to fuse.
+    for (const name of LENET_CONVS) {
+      expect([...fusedRan.poolForward]).toContain(`blocked: ${name}`);
+      if (NO_SUBGROUP_CASES.includes(name)) expect([...fusedRan.poolForward]).toContain(`blocked, no subgroups: ${name}`);
+    }
+    expect([...fusedRan.poolBackward]).toEqual(expect.arrayContaining(['blocked: conv1 1->6 5x5 same 28x28 b64', 'blocked: conv1 1->6 5x5 same 28x28 b1']));
+    expect([...fusedRan.poolForward, ...fusedRan.poolBackward].filter((k) => k.startsWith('tiled:'))).toEqual([]);
+  });
 
   it('splits the weight-gradient reduction into several chunks at LeNet-5 shapes, batch 1 and 64', () => {
     for (const batch of [1, 64]) {

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { conv2dGeometry, type Conv2dParams } from '../../src/geometry.ts';
 import { conv2dBackward, conv2dForward } from '../../src/reference/conv2d.ts';
-import { expectRelClose } from '../helpers/allclose.ts';
+import { expectNear } from '../helpers/allclose.ts';
 import { centralDiff, createRng, dot, ErrorLog, FD_TOL, randomF64 } from './fd.ts';
 
 const log = new ErrorLog();
@@ -19,7 +19,7 @@ describe('conv2dForward on hand-computed cases', () => {
     const out = new Float32Array(4);
     conv2dForward(out, inp, weight, bias, g);
     // 1*1+2*2+3*4+4*5 = 37, 2+6+15+24 = 47, 4+10+21+32 = 67, 5+12+24+36 = 77
-    expectRelClose(out, [37.5, 47.5, 67.5, 77.5], 1e-7, 'valid 2x2 on 3x3');
+    expectNear(out, [37.5, 47.5, 67.5, 77.5], 1e-7, 'valid 2x2 on 3x3');
   });
 
   it("'same' padding with an even kernel pads only after (bottom/right)", () => {
@@ -29,7 +29,7 @@ describe('conv2dForward on hand-computed cases', () => {
     conv2dForward(out, inp, weight, bias, g);
     // Last column reads a zero column on the right: 1*3+3*6 = 21, 1*6+3*9 = 33;
     // last row reads a zero row below: 1*7+2*8 = 23, 1*8+2*9 = 26; corner 1*9.
-    expectRelClose(out, [37.5, 47.5, 21.5, 67.5, 77.5, 33.5, 23.5, 26.5, 9.5], 1e-7, 'same 2x2 on 3x3');
+    expectNear(out, [37.5, 47.5, 21.5, 67.5, 77.5, 33.5, 23.5, 26.5, 9.5], 1e-7, 'same 2x2 on 3x3');
   });
 
   it("'same' padding, 3x3 kernel, stride 2 pads one before", () => {
@@ -38,7 +38,7 @@ describe('conv2dForward on hand-computed cases', () => {
     const out = new Float32Array(4);
     conv2dForward(out, inp, new Float32Array(9).fill(1), new Float32Array(1), g);
     // Windows centred on (0,0), (0,2), (2,0), (2,2): sums of the in-range 2x2 corners.
-    expectRelClose(out, [1 + 2 + 4 + 5, 2 + 3 + 5 + 6, 4 + 5 + 7 + 8, 5 + 6 + 8 + 9], 1e-7, 'same 3x3 stride 2');
+    expectNear(out, [1 + 2 + 4 + 5, 2 + 3 + 5 + 6, 4 + 5 + 7 + 8, 5 + 6 + 8 + 9], 1e-7, 'same 3x3 stride 2');
   });
 
   it('sums over input channels and keeps output channels apart', () => {
@@ -46,7 +46,7 @@ describe('conv2dForward on hand-computed cases', () => {
     const g = conv2dGeometry({ batch: 1, inChannels: 2, inHeight: 2, inWidth: 2, outChannels: 2, kernel: 1 });
     const out = new Float32Array(8);
     conv2dForward(out, Float32Array.from([1, 1, 1, 1, 2, 2, 2, 2]), Float32Array.from([1, 10, -1, 0]), Float32Array.from([0, 3]), g);
-    expectRelClose(out, [21, 21, 21, 21, 2, 2, 2, 2], 1e-7, 'channel mixing');
+    expectNear(out, [21, 21, 21, 21, 2, 2, 2, 2], 1e-7, 'channel mixing');
   });
 });
 
@@ -107,7 +107,7 @@ describe.each(cases.map((c) => [describeCase(c), c] as const))('conv2d %s', (lab
 
   it('forward matches a naive zero-padded convolution', () => {
     conv2dForward(out, inp, weight, bias, g);
-    expectRelClose(out, naiveConv(inp, weight, bias, c), 1e-12, `forward ${label}`);
+    expectNear(out, naiveConv(inp, weight, bias, c), 1e-12, `forward ${label}`);
   });
 
   it('backward matches central finite differences (dinp, dweight, dbias)', () => {
@@ -117,7 +117,7 @@ describe.each(cases.map((c) => [describeCase(c), c] as const))('conv2d %s', (lab
     const dbias = new Float64Array(bias.length).fill(NaN);
     conv2dBackward(dinp, dweight, dbias, R, inp, weight, g);
     for (const [name, analytic, x] of [['dinp', dinp, inp], ['dweight', dweight, weight], ['dbias', dbias, bias]] as const) {
-      const c2 = expectRelClose(analytic, centralDiff(objective, x), FD_TOL, `${name} ${label}`);
+      const c2 = expectNear(analytic, centralDiff(objective, x), FD_TOL, `${name} ${label}`);
       log.add(`${name} ${label}`, c2.relError);
     }
   });
@@ -129,8 +129,8 @@ describe.each(cases.map((c) => [describeCase(c), c] as const))('conv2d %s', (lab
     const dbiasRef = new Float64Array(bias.length);
     conv2dBackward(null, dweight, dbias, R, inp, weight, g);
     conv2dBackward(new Float64Array(inp.length), dweightRef, dbiasRef, R, inp, weight, g);
-    expectRelClose(dweight, dweightRef, 0, `dweight ${label}`);
-    expectRelClose(dbias, dbiasRef, 0, `dbias ${label}`);
+    expectNear(dweight, dweightRef, 0, `dweight ${label}`);
+    expectNear(dbias, dbiasRef, 0, `dbias ${label}`);
   });
 });
 
@@ -146,5 +146,5 @@ it('float32 storage gives the float64 result up to float32 rounding', () => {
   const out32 = new Float32Array(n);
   conv2dForward(out64, Float64Array.from(Float32Array.from(inp)), Float64Array.from(Float32Array.from(weight)), Float64Array.from(Float32Array.from(bias)), g);
   conv2dForward(out32, Float32Array.from(inp), Float32Array.from(weight), Float32Array.from(bias), g);
-  expectRelClose(out32, out64, 3e-7, 'float32 vs float64 storage, seed 3');
+  expectNear(out32, out64, 3e-7, 'float32 vs float64 storage, seed 3');
 });

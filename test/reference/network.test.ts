@@ -4,7 +4,7 @@ import { initParameters } from '../../src/graph/params.ts';
 import { lenet5, lenet5Variant, type ModelSpec } from '../../src/graph/spec.ts';
 import { ReferenceNetwork } from '../../src/reference/network.ts';
 import { createAdam } from '../../src/reference/optim.ts';
-import { expectRelClose } from '../helpers/allclose.ts';
+import { expectNear } from '../helpers/allclose.ts';
 import { centralDiff, createRng, ErrorLog, FD_TOL, pick, randomF64 } from './fd.ts';
 
 const log = new ErrorLog();
@@ -65,7 +65,7 @@ function checkGradients(spec: ModelSpec, planBatch: number, batch: number, seed:
   }
   const numeric = centralDiff(() => net.lossAndGradients(images, labels, batch).loss, net.params as Float64Array, indices);
   const label = `${spec.name} seed ${seed} batch ${batch}/${planBatch}${subset ? `, ${indices!.length} random params` : `, all ${analytic.length} params`}`;
-  const c2 = expectRelClose(indices ? pick(analytic, indices) : analytic, numeric, FD_TOL, label);
+  const c2 = expectNear(indices ? pick(analytic, indices) : analytic, numeric, FD_TOL, label);
   log.add(label, c2.relError);
 }
 
@@ -90,7 +90,7 @@ describe('ReferenceNetwork behaviour', () => {
     expect(probs).toBeInstanceOf(Float32Array);
     expect(probs.length).toBe(12);
     for (let b = 0; b < 4; b++) expect(Math.abs(probs[b * 3] + probs[b * 3 + 1] + probs[b * 3 + 2] - 1)).toBeLessThan(1e-6);
-    expectRelClose(net.forward(Float32Array.from(images), 2), probs.subarray(0, 6), 0, 'batch 2 vs first rows of batch 4, seed 9');
+    expectNear(net.forward(Float32Array.from(images), 2), probs.subarray(0, 6), 0, 'batch 2 vs first rows of batch 4, seed 9');
   });
 
   it('float32 and float64 networks agree to float32 precision', () => {
@@ -98,7 +98,7 @@ describe('ReferenceNetwork behaviour', () => {
     const grads32 = Float32Array.from(p32.grads);
     const p64 = new ReferenceNetwork(plan, params, Float64Array).lossAndGradients(Float64Array.from(Float32Array.from(images)), labels, 4);
     expect(Math.abs(p32.loss - p64.loss) / p64.loss).toBeLessThan(1e-6);
-    expectRelClose(grads32, p64.grads, 1e-5, 'float32 vs float64 gradients, seed 9');
+    expectNear(grads32, p64.grads, 1e-5, 'float32 vs float64 gradients, seed 9');
   });
 
   it('loss matches the mean -log(prob of the label) from forward', () => {

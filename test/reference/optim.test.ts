@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { adamStep, createAdam, createSgd, defaultAdam, defaultSgd, optimizerStep, sgdMomentumStep } from '../../src/reference/optim.ts';
-import { expectRelClose } from '../helpers/allclose.ts';
+import { expectNear } from '../helpers/allclose.ts';
 import { createRng, randomF64 } from './fd.ts';
 
 it('defaults are Keras defaults', () => {
@@ -22,9 +22,9 @@ describe('Adam', () => {
     // the bias correction: p -= lr * m_hat / (sqrt(v_hat) + eps / sqrt(1 - b2)).
     const epsHat1 = 1e-7 / Math.sqrt(0.001);
     const expected1 = [1 - (0.1 * 0.5) / (0.5 + epsHat1), -2 + (0.1 * 1) / (1 + epsHat1), 0.5];
-    expectRelClose(p, expected1, 1e-15, 'adam step 1');
-    expectRelClose(m, [0.05, -0.1, 0], 1e-15, 'adam m after step 1');
-    expectRelClose(v, [0.00025, 0.001, 0], 1e-12, 'adam v after step 1');
+    expectNear(p, expected1, 1e-15, 'adam step 1');
+    expectNear(m, [0.05, -0.1, 0], 1e-15, 'adam m after step 1');
+    expectNear(v, [0.00025, 0.001, 0], 1e-12, 'adam v after step 1');
 
     adamStep(p, Float64Array.from(g2), m, v, 2, hp);
     const expected2 = expected1.map((pi, i) => {
@@ -34,7 +34,7 @@ describe('Adam', () => {
       const vHat = vi / (1 - 0.999 ** 2);
       return pi - (0.1 * mHat) / (Math.sqrt(vHat) + 1e-7 / Math.sqrt(1 - 0.999 ** 2));
     });
-    expectRelClose(p, expected2, 1e-14, 'adam step 2');
+    expectNear(p, expected2, 1e-14, 'adam step 2');
     // Literal value for the first parameter, ignoring eps (worth ~1e-6 here): m = 0.055, v = 0.00025975
     expect(p[0]).toBeCloseTo(1 - 0.1 - (0.1 * (0.055 / 0.19)) / Math.sqrt(0.00025975 / 0.001999), 5);
   });
@@ -59,7 +59,7 @@ describe('Adam', () => {
     }
     expect(opt.kind === 'adam' && opt.step).toBe(1000);
     expect(loss()).toBeLessThan(initial * 1e-6);
-    expectRelClose(p, target, 1e-3, 'adam quadratic minimum, seed 61');
+    expectNear(p, target, 1e-3, 'adam quadratic minimum, seed 61');
   });
 });
 
@@ -70,7 +70,7 @@ describe('SGD', () => {
   it('plain SGD is p -= lr g', () => {
     const p = Float64Array.from([1, 1]);
     sgdMomentumStep(p, Float64Array.from(g1), new Float64Array(2));
-    expectRelClose(p, [1 - 0.01, 1 + 0.02], 1e-15, 'sgd default');
+    expectNear(p, [1 - 0.01, 1 + 0.02], 1e-15, 'sgd default');
   });
 
   it('two momentum steps, Keras form, computed by hand', () => {
@@ -79,12 +79,12 @@ describe('SGD', () => {
     const vel = new Float64Array(2);
     sgdMomentumStep(p, Float64Array.from(g1), vel, hp);
     // v1 = -0.1 g1 = [-0.1, 0.2]; p1 = [0.9, 1.2]
-    expectRelClose(vel, [-0.1, 0.2], 1e-15, 'velocity 1');
-    expectRelClose(p, [0.9, 1.2], 1e-15, 'momentum step 1');
+    expectNear(vel, [-0.1, 0.2], 1e-15, 'velocity 1');
+    expectNear(p, [0.9, 1.2], 1e-15, 'momentum step 1');
     sgdMomentumStep(p, Float64Array.from(g2), vel, hp);
     // v2 = 0.9 v1 - 0.1 g2 = [-0.09 - 0.05, 0.18 - 0.4] = [-0.14, -0.22]; p2 = [0.76, 0.98]
-    expectRelClose(vel, [-0.14, -0.22], 1e-14, 'velocity 2');
-    expectRelClose(p, [0.76, 0.98], 1e-14, 'momentum step 2');
+    expectNear(vel, [-0.14, -0.22], 1e-14, 'velocity 2');
+    expectNear(p, [0.76, 0.98], 1e-14, 'momentum step 2');
   });
 
   it('two nesterov steps, computed by hand', () => {
@@ -92,9 +92,9 @@ describe('SGD', () => {
     const p = Float64Array.from([1, 1]);
     optimizerStep(opt, p, Float64Array.from(g1));
     // v1 = [-0.1, 0.2]; p += 0.9 v1 - 0.1 g1 = [-0.09 - 0.1, 0.18 + 0.2] -> [0.81, 1.38]
-    expectRelClose(p, [0.81, 1.38], 1e-14, 'nesterov step 1');
+    expectNear(p, [0.81, 1.38], 1e-14, 'nesterov step 1');
     optimizerStep(opt, p, Float64Array.from(g2));
     // v2 = [-0.14, -0.22]; p += 0.9 v2 - 0.1 g2 = [-0.126 - 0.05, -0.198 - 0.4] -> [0.634, 0.782]
-    expectRelClose(p, [0.634, 0.782], 1e-14, 'nesterov step 2');
+    expectNear(p, [0.634, 0.782], 1e-14, 'nesterov step 2');
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { pool2dGeometry, type Pool2dParams } from '../../src/geometry.ts';
 import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward } from '../../src/reference/pool.ts';
-import { expectRelClose } from '../helpers/allclose.ts';
+import { expectNear } from '../helpers/allclose.ts';
 import { centralDiff, createRng, dot, ErrorLog, FD_TOL, randomF64 } from './fd.ts';
 
 const log = new ErrorLog();
@@ -15,19 +15,19 @@ describe('pooling on hand-computed cases', () => {
   it('average pooling', () => {
     const out = new Float32Array(4);
     avgPoolForward(out, inp, g);
-    expectRelClose(out, [3.5, 5.5, 11.5, (11 + 12 + 15 - 16) / 4], 1e-7, 'avg 2x2');
+    expectNear(out, [3.5, 5.5, 11.5, (11 + 12 + 15 - 16) / 4], 1e-7, 'avg 2x2');
     const dinp = new Float32Array(16).fill(NaN);
     avgPoolBackward(dinp, Float32Array.from([4, 8, 12, 16]), g);
-    expectRelClose(dinp, [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4], 0, 'avg backward');
+    expectNear(dinp, [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4], 0, 'avg backward');
   });
 
   it('max pooling', () => {
     const out = new Float32Array(4);
     maxPoolForward(out, inp, g);
-    expectRelClose(out, [6, 8, 14, 15], 0, 'max 2x2');
+    expectNear(out, [6, 8, 14, 15], 0, 'max 2x2');
     const dinp = new Float32Array(16).fill(NaN);
     maxPoolBackward(dinp, Float32Array.from([1, 2, 3, 4]), inp, g);
-    expectRelClose(dinp, [0, 0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 3, 4, 0], 0, 'max backward');
+    expectNear(dinp, [0, 0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 3, 4, 0], 0, 'max backward');
   });
 
   it('max pooling sends a tied window gradient to the first maximum in row-major order', () => {
@@ -76,14 +76,14 @@ describe.each(cases.map((c) => [`seed ${c.seed}: B${c.batch} C${c.channels} ${c.
       const dinp = new Float64Array(inp.length).fill(NaN);
       avgPoolBackward(dinp, R, g);
       const numeric = centralDiff(() => (avgPoolForward(out, inp, g), dot(out, R)), inp);
-      log.add(`avg ${label}`, expectRelClose(dinp, numeric, FD_TOL, `avg dinp ${label}`).relError);
+      log.add(`avg ${label}`, expectNear(dinp, numeric, FD_TOL, `avg dinp ${label}`).relError);
     });
 
     it('max pooling backward matches central finite differences', () => {
       const dinp = new Float64Array(inp.length).fill(NaN);
       maxPoolBackward(dinp, R, inp, g);
       const numeric = centralDiff(() => (maxPoolForward(out, inp, g), dot(out, R)), inp);
-      log.add(`max ${label}`, expectRelClose(dinp, numeric, FD_TOL, `max dinp ${label}`).relError);
+      log.add(`max ${label}`, expectNear(dinp, numeric, FD_TOL, `max dinp ${label}`).relError);
     });
   },
 );
