@@ -70,19 +70,23 @@ export class Model {
     checkPlanFitsAdapter(plan, gpu.device.limits);
     gpu.assertAlive();
     const cache = KernelCache.shared(gpu.device);
+    // Forward kernels only: predict and evaluate need no more; trainingPass() compiles the rest when training starts.
     const graph = await NetworkGraph.build(cache, plan, { variant });
-    let optimizer: OptimizerState;
-    try {
-      optimizer = await OptimizerState.build(cache, optimizerConfig, graph.params, graph.grads, graph.layout.total);
-    } catch (error) {
-      graph.dispose();
-      throw error;
-    }
+    const optimizer = OptimizerState.create(cache, optimizerConfig, graph.params, graph.grads, graph.layout.total);
     const model = new Model(gpu, spec, plan, seed, variant, cache, graph, optimizer);
     model.resetTrainTotals.push(...(await metricsReset(cache, { totals: model.trainTotals })));
     model.resetEvalTotals.push(...(await metricsReset(cache, { totals: model.evalTotals })));
     model.setWeights(initParameters(plan, seed));
     return model;
+  }
+
+  /**
+   * The backward pass and the optimizer update, recorded (and their pipelines
+   * compiled, concurrently) the first time training asks for them.
+   */
+  async trainingPass(): Promise<{ backward: Dispatch[]; update: Dispatch[] }> {
+    const [backward, update] = await Promise.all([this.graph.recordBackward(), this.optimizer.recordUpdate()]);
+    return { backward, update };
   }
 
   get batchSize(): number {

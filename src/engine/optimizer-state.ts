@@ -29,29 +29,42 @@ export class OptimizerState {
   /** Adam: [m, v]; SGD: [velocity]. Same layout as the parameters. */
   readonly slots: GPUBuffer[];
   readonly state: GPUBuffer;
+  /** The update over all parameters; empty until recordUpdate() resolves. */
   readonly update: Dispatch[] = [];
+  private recorded: Promise<Dispatch[]> | undefined;
 
   private constructor(
     readonly config: ResolvedOptimizer,
     slots: GPUBuffer[],
     state: GPUBuffer,
+    private readonly bind: { cache: KernelCache; params: GPUBuffer; grads: GPUBuffer; count: number },
   ) {
     this.slots = slots;
     this.state = state;
   }
 
-  static async build(cache: KernelCache, config: ResolvedOptimizer, params: GPUBuffer, grads: GPUBuffer, count: number): Promise<OptimizerState> {
+  /** The state's buffers (a checkpoint can be restored into them at once); the update compiles when training first needs it. */
+  static create(cache: KernelCache, config: ResolvedOptimizer, params: GPUBuffer, grads: GPUBuffer, count: number): OptimizerState {
     const device = cache.device;
     const slot = (label: string): GPUBuffer => device.createBuffer({ size: count * 4, usage: STORAGE(), label });
     const slots = config.kind === 'adam' ? [slot('adam m'), slot('adam v')] : [slot('sgd velocity')];
     const state = createOptimizerState(device, 0, config.learningRate);
-    const opt = new OptimizerState(config, slots, state);
-    if (config.kind === 'adam') {
-      opt.update.push(...(await adamUpdate(cache, count, config, { params, grads, m: slots[0], v: slots[1], state })));
-    } else {
-      opt.update.push(...(await sgdUpdate(cache, count, config, { params, grads, velocity: slots[0], state })));
-    }
-    return opt;
+    return new OptimizerState(config, slots, state, { cache, params, grads, count });
+  }
+
+  /** Records the update dispatches once (their pipelines compile then) and returns them. */
+  recordUpdate(): Promise<Dispatch[]> {
+    this.recorded ??= (async () => {
+      const { cache, params, grads, count } = this.bind;
+      const { config, slots, state } = this;
+      const list =
+        config.kind === 'adam'
+          ? await adamUpdate(cache, count, config, { params, grads, m: slots[0], v: slots[1], state })
+          : await sgdUpdate(cache, count, config, { params, grads, velocity: slots[0], state });
+      this.update.push(...list);
+      return this.update;
+    })();
+    return this.recorded;
   }
 
   dispose(): void {

@@ -46,11 +46,12 @@ async function gatherInto(model: Model, data: ResidentDataset, cursor: BatchCurs
 
 export async function recordTrainPass(model: Model, data: ResidentDataset, cursor: BatchCursor): Promise<RecordedPass> {
   const { graph, cache } = model;
+  const training = await model.trainingPass();
   const gather = await gatherInto(model, data, cursor);
   const metrics = await metricsAccumulate(cache, model.batchSize, { sampleLoss: graph.sampleLoss, sampleCorrect: graph.sampleCorrect, totals: model.trainTotals });
   const advance = await advanceCursor(cache, { cursor: cursor.cursor });
   return new RecordedPass(
-    [...gather, ...graph.forward, ...graph.loss, ...metrics, ...graph.backward, ...model.optimizer.update, ...advance],
+    [...gather, ...graph.forward, ...graph.loss, ...metrics, ...training.backward, ...training.update, ...advance],
     [...gather, ...metrics, ...advance],
   );
 }

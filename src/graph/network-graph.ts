@@ -2,8 +2,11 @@
  * The network as recorded GPU work: a ModelPlan becomes buffers (cut once,
  * up front) and fixed lists of dispatches for the forward pass, the fused
  * softmax + cross-entropy, and the backward pass (the forward list walked in
- * reverse). Nothing here allocates, builds a pipeline or a bind group after
- * `build` returns; a step only re-records these lists.
+ * reverse). Pipelines compile when a pass first needs them: `build` records
+ * the forward pass, the loss and the softmax (all that predict and evaluate
+ * run), `recordBackward` the backward pass on the first training pass; the
+ * kernels of one pass compile concurrently. Nothing allocates, builds a
+ * pipeline or a bind group after that; a step only re-records these lists.
  *
  * Buffers (B = plan.batch, all f32 unless noted):
  *   input (B, C*H*W)            the gathered, normalised batch
@@ -53,6 +56,21 @@ export const PARAM_ALIGN = 64;
 
 const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
+/**
+ * Promise.all that waits for every promise before it rejects: a pass whose
+ * kernels compile concurrently must not be disposed while some are still
+ * being made (they would leak). Dispatches of the fulfilled ones are freed.
+ */
+async function settleAll<T extends Dispatch[]>(parts: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(parts);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    for (const r of settled) if (r.status === 'fulfilled') r.value.forEach(disposeDispatch);
+    throw failed.reason;
+  }
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
 export interface NetworkGraphOptions {
   variant: KernelVariant;
 }
@@ -74,9 +92,12 @@ export class NetworkGraph {
   readonly loss: Dispatch[] = [];
   /** logits -> probs only, for prediction. */
   readonly softmax: Dispatch[] = [];
-  /** dlogits -> grads, every layer in reverse. */
+  /** dlogits -> grads, every layer in reverse; empty until recordBackward() resolves. */
   readonly backward: Dispatch[] = [];
   private readonly owned: GPUBuffer[] = [];
+  private backwardRecorded: Promise<Dispatch[]> | undefined;
+  private cache: KernelCache | undefined;
+  private variant: KernelVariant = 'blocked';
 
   private constructor(
     readonly device: GPUDevice,
@@ -106,16 +127,30 @@ export class NetworkGraph {
     });
   }
 
-  /** Builds every dispatch list; pipelines compile here, once. */
+  /** Cuts the buffers and records the forward pass, the loss and the softmax (their pipelines compile here, once). */
   static async build(cache: KernelCache, plan: ModelPlan, options: NetworkGraphOptions): Promise<NetworkGraph> {
     const graph = new NetworkGraph(cache.device, plan);
+    graph.cache = cache;
+    graph.variant = options.variant;
     try {
-      await graph.record(cache, options.variant);
+      await graph.recordForward(cache, options.variant);
     } catch (error) {
       graph.dispose();
       throw error;
     }
     return graph;
+  }
+
+  /**
+   * Records the backward pass the first time training needs it (its pipelines
+   * compile then, once) and returns it; later calls return the same list.
+   */
+  recordBackward(): Promise<Dispatch[]> {
+    this.backwardRecorded ??= (async () => {
+      await this.recordBackwardPass(this.cache!, this.variant);
+      return this.backward;
+    })();
+    return this.backwardRecorded;
   }
 
   get logits(): GPUBuffer {
@@ -162,11 +197,17 @@ export class NetworkGraph {
     });
   }
 
-  private async record(cache: KernelCache, variant: KernelVariant): Promise<void> {
+  private inputOf(i: number): GPUBuffer {
+    return i === 0 ? this.input : this.acts[i - 1];
+  }
+
+  private async recordForward(cache: KernelCache, variant: KernelVariant): Promise<void> {
     const { plan } = this;
     const B = plan.batch;
     const opts = { variant };
-    const inputOf = (i: number): GPUBuffer => (i === 0 ? this.input : this.acts[i - 1]);
+    const inputOf = (i: number): GPUBuffer => this.inputOf(i);
+    // Every pipeline of the pass is asked for before any is awaited: they compile concurrently.
+    const parts: Promise<Dispatch[]>[] = [];
 
     // Average-pooling layers whose forward pass the preceding convolution's kernel does (conv2dFusesAvgPool).
     const pooledByConv = new Set<number>();
@@ -179,30 +220,40 @@ export class NetworkGraph {
         const fusePool = next?.type === 'avgPool2d' && conv2dFusesAvgPool(layer.conv!, next.pool!, variant);
         if (fusePool) pooledByConv.add(i + 1);
         const pooled = fusePool ? { pooled: this.acts[i + 1] } : {};
-        this.forward.push(...(await conv2dForward(cache, layer.conv!, this.fusedActivation(layer), { ...io, ...p, ...pooled }, opts)));
+        parts.push(conv2dForward(cache, layer.conv!, this.fusedActivation(layer), { ...io, ...p, ...pooled }, opts));
       } else if (layer.type === 'dense') {
         const p = { weight: this.tensor(i, 'kernel', this.params), bias: this.tensor(i, 'bias', this.params) };
         const dims = { batch: B, ...layer.dense! };
-        this.forward.push(...(await denseForward(cache, dims, this.fusedActivation(layer), { ...io, ...p }, opts)));
+        parts.push(denseForward(cache, dims, this.fusedActivation(layer), { ...io, ...p }, opts));
       } else if (layer.type === 'avgPool2d' || layer.type === 'maxPool2d') {
-        this.forward.push(...(await poolForward(cache, layer.type === 'avgPool2d' ? 'avg' : 'max', layer.pool!, io)));
+        parts.push(poolForward(cache, layer.type === 'avgPool2d' ? 'avg' : 'max', layer.pool!, io));
       } else if (layer.type === 'activation' && io.inp !== io.out) {
-        this.forward.push(await activationForward(cache, layer.activation as ActivationKind, B * product(layer.outputShape), io));
+        parts.push(activationForward(cache, layer.activation as ActivationKind, B * product(layer.outputShape), io).then((d) => [d]));
       }
     }
 
     const dims = { batch: B, classes: plan.outputClasses };
-    this.loss.push(
-      ...(await softmaxCrossEntropy(cache, dims, {
-        logits: this.logits,
-        labels: this.labels,
-        probs: this.probs,
-        dlogits: this.dlogits,
-        sampleLoss: this.sampleLoss,
-        sampleCorrect: this.sampleCorrect,
-      })),
-    );
-    this.softmax.push(...(await softmaxForward(cache, dims, { logits: this.logits, probs: this.probs })));
+    const loss = softmaxCrossEntropy(cache, dims, {
+      logits: this.logits,
+      labels: this.labels,
+      probs: this.probs,
+      dlogits: this.dlogits,
+      sampleLoss: this.sampleLoss,
+      sampleCorrect: this.sampleCorrect,
+    });
+    const softmax = softmaxForward(cache, dims, { logits: this.logits, probs: this.probs });
+    const [forward, [lossList, softmaxList]] = await Promise.all([settleAll(parts), settleAll([loss, softmax])]);
+    this.forward.push(...forward.flat());
+    this.loss.push(...lossList);
+    this.softmax.push(...softmaxList);
+  }
+
+  private async recordBackwardPass(cache: KernelCache, variant: KernelVariant): Promise<void> {
+    const { plan } = this;
+    const B = plan.batch;
+    const opts = { variant };
+    const inputOf = (i: number): GPUBuffer => this.inputOf(i);
+    const parts: Promise<Dispatch[]>[] = [];
 
     const below = this.belowActivations();
     // Layers whose activation derivative a consumer fuses: their dacts already hold dL/d pre-activation.
@@ -234,19 +285,19 @@ export class NetworkGraph {
           dweight: this.tensor(0, 'kernel', this.grads),
           dbias: this.tensor(0, 'bias', this.grads),
         };
-        this.backward.push(...(await conv2dBackwardThroughAvgPool(cache, layer.conv!, fused, io, opts)));
+        parts.push(conv2dBackwardThroughAvgPool(cache, layer.conv!, fused, io, opts));
         continue;
       }
       const bwdOpts = { variant, belowActivation: dinp ? below[i] : 'linear' };
       // dL/d pre-activation: the activation's derivative applied first, unless linear or fused below.
-      const preGrad = async (): Promise<GPUBuffer> => {
+      const preGrad = (): GPUBuffer => {
         if (fused === 'linear' || derivativeFused.has(layer)) return this.dacts[i];
         const dpre = this.buffer(B * product(layer.outputShape), `${layer.name} dpre`);
-        this.backward.push(await activationBackward(cache, fused, B * product(layer.outputShape), { dinp: dpre, dout: this.dacts[i], out: this.acts[i] }));
+        parts.push(activationBackward(cache, fused, B * product(layer.outputShape), { dinp: dpre, dout: this.dacts[i], out: this.acts[i] }).then((d) => [d]));
         return dpre;
       };
       if (layer.type === 'conv2d' || layer.type === 'dense') {
-        const dout = await preGrad();
+        const dout = preGrad();
         const io = {
           dinp,
           dout,
@@ -255,16 +306,16 @@ export class NetworkGraph {
           dweight: this.tensor(i, 'kernel', this.grads),
           dbias: this.tensor(i, 'bias', this.grads),
         };
-        if (layer.type === 'conv2d') this.backward.push(...(await conv2dBackward(cache, layer.conv!, io, bwdOpts)));
-        else this.backward.push(...(await denseBackward(cache, { batch: B, ...layer.dense! }, io, bwdOpts)));
+        parts.push(layer.type === 'conv2d' ? conv2dBackward(cache, layer.conv!, io, bwdOpts) : denseBackward(cache, { batch: B, ...layer.dense! }, io, bwdOpts));
       } else if ((layer.type === 'avgPool2d' || layer.type === 'maxPool2d') && dinp) {
         const mode = layer.type === 'avgPool2d' ? 'avg' : 'max';
-        this.backward.push(...(await poolBackward(cache, mode, layer.pool!, { dinp, dout: this.dacts[i], inp: inputOf(i) }, bwdOpts)));
+        parts.push(poolBackward(cache, mode, layer.pool!, { dinp, dout: this.dacts[i], inp: inputOf(i) }, bwdOpts));
       } else if (layer.type === 'activation' && dinp && this.acts[i] !== inputOf(i)) {
         const count = B * product(layer.outputShape);
-        this.backward.push(await activationBackward(cache, layer.activation as ActivationKind, count, { dinp, dout: this.dacts[i], out: this.acts[i] }));
+        parts.push(activationBackward(cache, layer.activation as ActivationKind, count, { dinp, dout: this.dacts[i], out: this.acts[i] }).then((d) => [d]));
       }
     }
+    this.backward.push(...(await settleAll(parts)).flat());
   }
 
   dispose(): void {

@@ -51,6 +51,7 @@ export class AugmentedInput {
 
 export async function recordAugmentedTrainPass(model: Model, data: ResidentDataset, cursor: BatchCursor, augment: AugmentedInput): Promise<RecordedPass> {
   const { graph, cache } = model;
+  const training = await model.trainingPass();
   const [channels, height, width] = graph.plan.inputShape;
   if (data.imageSize !== channels * height * width) {
     throw new Error(`the data's images hold ${data.imageSize} values but the model's input is ${graph.plan.inputShape.join('x')}`);
@@ -67,7 +68,7 @@ export async function recordAugmentedTrainPass(model: Model, data: ResidentDatas
   const advanceCounter = await augmentAdvance(cache, { counter: augment.counter });
   const own = [...gather, ...augmentation, ...metrics, ...advance, ...advanceCounter];
   return new RecordedPass(
-    [...gather, ...augmentation, ...graph.forward, ...graph.loss, ...metrics, ...graph.backward, ...model.optimizer.update, ...advance, ...advanceCounter],
+    [...gather, ...augmentation, ...graph.forward, ...graph.loss, ...metrics, ...training.backward, ...training.update, ...advance, ...advanceCounter],
     own,
   );
 }
