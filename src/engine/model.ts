@@ -17,6 +17,7 @@ import type { ModelSpec } from '../graph/spec.ts';
 import { formatSummary } from '../graph/summary.ts';
 import { KernelCache, disposeDispatch, type Dispatch } from '../kernels/kernel.ts';
 import { metricsReset } from '../kernels/metrics.ts';
+import { formatKernelPlan } from '../kernels/plan.ts';
 import { defaultVariant, type KernelVariant } from '../kernels/variant.ts';
 import { ModelDisposedError, TurnLock } from './model-turns.ts';
 import { OptimizerState, resolveOptimizer, type OptimizerConfig } from './optimizer-state.ts';
@@ -98,7 +99,13 @@ export class Model {
   }
 
   summary(): string {
-    return formatSummary(this.plan);
+    return `${formatSummary(this.plan)}\n${this.kernelPlan()}`;
+  }
+
+  /** Which kernels run for each layer in each pass, and what they fuse (kernels/plan.ts). */
+  kernelPlan(): string {
+    const o = this.optimizer.config;
+    return formatKernelPlan(this.graph.kernelPlan, o.kind === 'adam' ? 'adam_update' : 'sgd_update');
   }
 
   /** Writes packed weights (parameterLayout(plan) without alignment, as initParameters gives). */

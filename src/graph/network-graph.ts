@@ -30,25 +30,21 @@
  * A flatten (and a trailing softmax activation layer) owns no buffers: its
  * acts/dacts are its input's, since NCHW flatten is a reshape.
  *
- * Fusions (fewer dispatches, same buffers): a conv2d followed by a 2x2
- * stride-2 average pooling that its kernel can also write
- * (conv2dFusesAvgPool) records no pooling forward dispatch, the convolution
- * writes both acts; a non-linear activation's derivative is applied by the
- * backward kernel of the layer reading its output (see dacts above); and a
- * first-layer conv2d followed by such a pooling computes its weight gradient
- * from the pooling's output gradient (conv2dBackwardThroughAvgPool), so the
- * pooling records no backward dispatch and dacts[0] is never written.
+ * Which kernel runs for each layer in each pass, and what is fused into a
+ * neighbour's kernel (a following average pooling, an activation's
+ * derivative), is the kernel plan's (kernels/plan.ts): this file records it.
  */
 import { STORAGE } from '../gpu/buffers.ts';
 import { activationBackward, activationForward } from '../kernels/activation.ts';
-import { conv2dBackward, conv2dBackwardThroughAvgPool, conv2dForward, conv2dFusesAvgPool, conv2dFusesAvgPoolBackward } from '../kernels/conv2d.ts';
+import { conv2dBackward, conv2dBackwardThroughAvgPool, conv2dForward } from '../kernels/conv2d.ts';
 import { denseBackward, denseForward } from '../kernels/dense.ts';
 import { disposeDispatch, type BufferResource, type Dispatch, type KernelCache } from '../kernels/kernel.ts';
+import { aliasesInput, planKernels, type KernelPlan } from '../kernels/plan.ts';
 import { poolBackward, poolForward } from '../kernels/pool.ts';
 import { softmaxCrossEntropy, softmaxForward } from '../kernels/softmax-xent.ts';
 import type { KernelVariant } from '../kernels/variant.ts';
 import type { ActivationKind } from '../reference/activation.ts';
-import type { LayerPlan, ModelPlan } from './infer.ts';
+import type { ModelPlan } from './infer.ts';
 import { layerTensors, parameterLayout, type ParameterLayout } from './params.ts';
 
 /** 64 floats = 256 bytes, WebGPU's minStorageBufferOffsetAlignment. */
@@ -95,9 +91,10 @@ export class NetworkGraph {
   /** dlogits -> grads, every layer in reverse; empty until recordBackward() resolves. */
   readonly backward: Dispatch[] = [];
   private readonly owned: GPUBuffer[] = [];
+  /** What runs for each layer in each pass (kernels/plan.ts); set by build. */
+  kernelPlan!: KernelPlan;
   private backwardRecorded: Promise<Dispatch[]> | undefined;
   private cache: KernelCache | undefined;
-  private variant: KernelVariant = 'blocked';
 
   private constructor(
     readonly device: GPUDevice,
@@ -115,8 +112,7 @@ export class NetworkGraph {
     this.sampleCorrect = this.buffer(B, 'sampleCorrect');
     const last = plan.layers.length - 1;
     plan.layers.forEach((layer, i) => {
-      const aliasesInput = layer.type === 'flatten' || (layer.type === 'activation' && (layer.activation === 'softmax' || layer.activation === 'linear'));
-      if (aliasesInput) {
+      if (aliasesInput(layer)) {
         this.acts.push(i === 0 ? this.input : this.acts[i - 1]);
         this.dacts.push(i === 0 ? this.buffer(B * product(plan.inputShape), 'dinput') : this.dacts[i - 1]);
       } else {
@@ -131,9 +127,9 @@ export class NetworkGraph {
   static async build(cache: KernelCache, plan: ModelPlan, options: NetworkGraphOptions): Promise<NetworkGraph> {
     const graph = new NetworkGraph(cache.device, plan);
     graph.cache = cache;
-    graph.variant = options.variant;
+    graph.kernelPlan = planKernels(plan, options.variant);
     try {
-      await graph.recordForward(cache, options.variant);
+      await graph.recordForward(cache);
     } catch (error) {
       graph.dispose();
       throw error;
@@ -147,7 +143,7 @@ export class NetworkGraph {
    */
   recordBackward(): Promise<Dispatch[]> {
     this.backwardRecorded ??= (async () => {
-      await this.recordBackwardPass(this.cache!, this.variant);
+      await this.recordBackwardPass(this.cache!);
       return this.backward;
     })();
     return this.backwardRecorded;
@@ -172,62 +168,31 @@ export class NetworkGraph {
     return { buffer: of, offset: t.offset * 4, size: t.size * 4 };
   }
 
-  /** The activation a layer's own kernel fuses; a final softmax is left to the loss. */
-  private fusedActivation(layer: LayerPlan): ActivationKind {
-    return layer.activation === 'softmax' ? 'linear' : layer.activation;
-  }
-
-  /**
-   * For each layer, the activation whose derivative its backward kernel fuses
-   * into its input gradient: that of the conv/dense layer whose output it
-   * reads (through flattens), when it is a conv, dense or pooling layer and
-   * that activation is not linear. The producer's dacts then hold dL/d its
-   * pre-activation, and it needs no activation_backward dispatch.
-   */
-  private belowActivations(): ActivationKind[] {
-    const layers = this.plan.layers;
-    const aliases = (l: LayerPlan): boolean => l.type === 'flatten' || (l.type === 'activation' && (l.activation === 'softmax' || l.activation === 'linear'));
-    const fuses = (l: LayerPlan): boolean => l.type === 'conv2d' || l.type === 'dense' || l.type === 'avgPool2d' || l.type === 'maxPool2d';
-    return layers.map((layer, j) => {
-      let i = j - 1;
-      while (i >= 0 && aliases(layers[i])) i--;
-      if (i < 0 || !fuses(layer)) return 'linear';
-      const producer = layers[i];
-      return producer.type === 'conv2d' || producer.type === 'dense' ? this.fusedActivation(producer) : 'linear';
-    });
-  }
-
   private inputOf(i: number): GPUBuffer {
     return i === 0 ? this.input : this.acts[i - 1];
   }
 
-  private async recordForward(cache: KernelCache, variant: KernelVariant): Promise<void> {
-    const { plan } = this;
+  /** The forward pass: the plan's layers in order. */
+  private async recordForward(cache: KernelCache): Promise<void> {
+    const { plan, kernelPlan } = this;
     const B = plan.batch;
-    const opts = { variant };
-    const inputOf = (i: number): GPUBuffer => this.inputOf(i);
+    const opts = { variant: kernelPlan.variant };
     // Every pipeline of the pass is asked for before any is awaited: they compile concurrently.
     const parts: Promise<Dispatch[]>[] = [];
-
-    // Average-pooling layers whose forward pass the preceding convolution's kernel does (conv2dFusesAvgPool).
-    const pooledByConv = new Set<number>();
-    for (const [i, layer] of plan.layers.entries()) {
-      const io = { inp: inputOf(i), out: this.acts[i] };
-      if (pooledByConv.has(i)) continue;
+    for (const [i, step] of kernelPlan.layers.entries()) {
+      const layer = step.layer;
+      const io = { inp: this.inputOf(i), out: this.acts[i] };
+      if (step.forward.entries.length === 0) continue; // fused into its neighbour, or no work
       if (layer.type === 'conv2d') {
         const p = { weight: this.tensor(i, 'kernel', this.params), bias: this.tensor(i, 'bias', this.params) };
-        const next = plan.layers[i + 1];
-        const fusePool = next?.type === 'avgPool2d' && conv2dFusesAvgPool(layer.conv!, next.pool!, variant);
-        if (fusePool) pooledByConv.add(i + 1);
-        const pooled = fusePool ? { pooled: this.acts[i + 1] } : {};
-        parts.push(conv2dForward(cache, layer.conv!, this.fusedActivation(layer), { ...io, ...p, ...pooled }, opts));
+        const pooled = step.writesPool ? { pooled: this.acts[i + 1] } : {};
+        parts.push(conv2dForward(cache, layer.conv!, step.ownActivation, { ...io, ...p, ...pooled }, opts));
       } else if (layer.type === 'dense') {
         const p = { weight: this.tensor(i, 'kernel', this.params), bias: this.tensor(i, 'bias', this.params) };
-        const dims = { batch: B, ...layer.dense! };
-        parts.push(denseForward(cache, dims, this.fusedActivation(layer), { ...io, ...p }, opts));
+        parts.push(denseForward(cache, { batch: B, ...layer.dense! }, step.ownActivation, { ...io, ...p }, opts));
       } else if (layer.type === 'avgPool2d' || layer.type === 'maxPool2d') {
         parts.push(poolForward(cache, layer.type === 'avgPool2d' ? 'avg' : 'max', layer.pool!, io));
-      } else if (layer.type === 'activation' && io.inp !== io.out) {
+      } else if (layer.type === 'activation') {
         parts.push(activationForward(cache, layer.activation as ActivationKind, B * product(layer.outputShape), io).then((d) => [d]));
       }
     }
@@ -248,60 +213,36 @@ export class NetworkGraph {
     this.softmax.push(...softmaxList);
   }
 
-  private async recordBackwardPass(cache: KernelCache, variant: KernelVariant): Promise<void> {
-    const { plan } = this;
+  /** The backward pass: the same layers reversed. */
+  private async recordBackwardPass(cache: KernelCache): Promise<void> {
+    const { plan, kernelPlan } = this;
     const B = plan.batch;
-    const opts = { variant };
-    const inputOf = (i: number): GPUBuffer => this.inputOf(i);
+    const variant = kernelPlan.variant;
     const parts: Promise<Dispatch[]>[] = [];
-
-    const below = this.belowActivations();
-    // Layers whose activation derivative a consumer fuses: their dacts already hold dL/d pre-activation.
-    const derivativeFused = new Set<LayerPlan>();
-    below.forEach((activation, j) => {
-      if (activation === 'linear') return;
-      let i = j - 1;
-      while (plan.layers[i].type !== 'conv2d' && plan.layers[i].type !== 'dense') i--;
-      derivativeFused.add(plan.layers[i]);
-    });
-
-    // A first-layer convolution followed by a 2x2 average pooling takes the
-    // pooling's output gradient directly (conv2dBackwardThroughAvgPool): the
-    // pooling records no backward dispatch.
-    const first = plan.layers[0];
-    const throughPool =
-      first.type === 'conv2d' && plan.layers[1]?.type === 'avgPool2d' && conv2dFusesAvgPoolBackward(first.conv!, plan.layers[1].pool!, variant);
-
-    for (let i = plan.layers.length - 1; i >= 0; i--) {
-      const layer = plan.layers[i];
+    for (let i = kernelPlan.layers.length - 1; i >= 0; i--) {
+      const step = kernelPlan.layers[i];
+      const layer = step.layer;
+      if (step.backward.entries.length === 0) continue; // folded into a neighbour, a first layer's pooling, or no work
       const dinp = i === 0 ? undefined : this.dacts[i - 1];
-      const fused = this.fusedActivation(layer);
-      if (throughPool && i === 1) continue;
-      if (throughPool && i === 0) {
-        const io = {
-          dpool: this.dacts[1],
-          out: this.acts[0],
-          inp: this.input,
-          dweight: this.tensor(0, 'kernel', this.grads),
-          dbias: this.tensor(0, 'bias', this.grads),
-        };
-        parts.push(conv2dBackwardThroughAvgPool(cache, layer.conv!, fused, io, opts));
+      const count = B * product(layer.outputShape);
+      if (step.weightGradThroughPool) {
+        // The first convolution's weight gradient from the following pooling's output gradient (that pooling records nothing).
+        const io = { dpool: this.dacts[1], out: this.acts[0], inp: this.input, dweight: this.tensor(0, 'kernel', this.grads), dbias: this.tensor(0, 'bias', this.grads) };
+        parts.push(conv2dBackwardThroughAvgPool(cache, layer.conv!, step.ownActivation, io, { variant }));
         continue;
       }
-      const bwdOpts = { variant, belowActivation: dinp ? below[i] : 'linear' };
-      // dL/d pre-activation: the activation's derivative applied first, unless linear or fused below.
-      const preGrad = (): GPUBuffer => {
-        if (fused === 'linear' || derivativeFused.has(layer)) return this.dacts[i];
-        const dpre = this.buffer(B * product(layer.outputShape), `${layer.name} dpre`);
-        parts.push(activationBackward(cache, fused, B * product(layer.outputShape), { dinp: dpre, dout: this.dacts[i], out: this.acts[i] }).then((d) => [d]));
-        return dpre;
-      };
+      const bwdOpts = { variant, belowActivation: dinp ? step.belowActivation : 'linear' };
       if (layer.type === 'conv2d' || layer.type === 'dense') {
-        const dout = preGrad();
+        // dL/d pre-activation: the layer's own activation derivative first, unless linear or applied by the layer above.
+        let dout = this.dacts[i];
+        if (step.ownActivation !== 'linear' && !step.derivativeFusedBelow) {
+          dout = this.buffer(count, `${layer.name} dpre`);
+          parts.push(activationBackward(cache, step.ownActivation, count, { dinp: dout, dout: this.dacts[i], out: this.acts[i] }).then((d) => [d]));
+        }
         const io = {
           dinp,
           dout,
-          inp: inputOf(i),
+          inp: this.inputOf(i),
           weight: this.tensor(i, 'kernel', this.params),
           dweight: this.tensor(i, 'kernel', this.grads),
           dbias: this.tensor(i, 'bias', this.grads),
@@ -309,9 +250,8 @@ export class NetworkGraph {
         parts.push(layer.type === 'conv2d' ? conv2dBackward(cache, layer.conv!, io, bwdOpts) : denseBackward(cache, { batch: B, ...layer.dense! }, io, bwdOpts));
       } else if ((layer.type === 'avgPool2d' || layer.type === 'maxPool2d') && dinp) {
         const mode = layer.type === 'avgPool2d' ? 'avg' : 'max';
-        parts.push(poolBackward(cache, mode, layer.pool!, { dinp, dout: this.dacts[i], inp: inputOf(i) }, bwdOpts));
-      } else if (layer.type === 'activation' && dinp && this.acts[i] !== inputOf(i)) {
-        const count = B * product(layer.outputShape);
+        parts.push(poolBackward(cache, mode, layer.pool!, { dinp, dout: this.dacts[i], inp: this.inputOf(i) }, bwdOpts));
+      } else if (layer.type === 'activation' && dinp) {
         parts.push(activationBackward(cache, layer.activation as ActivationKind, count, { dinp, dout: this.dacts[i], out: this.acts[i] }).then((d) => [d]));
       }
     }

@@ -30,6 +30,7 @@ import type { ActivationKind } from '../reference/activation.ts';
 import { ACTIVATION_CODES } from './activation.ts';
 import { disposeDispatch, grid1d, makeDispatch, withBindingLengths, type BufferResource, type Dispatch, type KernelCache, requireElements, requireBackwardBuffers } from './kernel.ts';
 import { lanePreludes, sharesLanes } from './sources.ts';
+import { denseEntries } from './plan.ts';
 import type { KernelVariant } from './variant.ts';
 
 const shaders = lanePreludes('dense.wgsl', denseCode);
@@ -174,7 +175,7 @@ export async function denseForward(
   const variant = opts?.variant ?? 'blocked';
   const buffers = { out: io.out, inp: io.inp, weight: io.weight, bias: io.bias };
   const c = product(d.batch, d.outFeatures, opts);
-  const kernel = await cache.get(withBindingLengths(shaders.for(cache.device), buffers), `dense_forward_${variant}`, { ...variantConstants(cache.device, variant, c, opts), ACTIVATION: ACTIVATION_CODES[activation] });
+  const kernel = await cache.get(withBindingLengths(shaders.for(cache.device), buffers), denseEntries(variant).forward, { ...variantConstants(cache.device, variant, c, opts), ACTIVATION: ACTIVATION_CODES[activation] });
   return [
     makeDispatch(cache.device, kernel, {
       uniforms: denseUniforms(d, c),
@@ -208,7 +209,7 @@ async function weightGradDispatches(
     // C = [inpᵀ; 1] · dout per batch chunk: (In + 1) x Out, its last row dbias.
     const c = product(d.inFeatures + 1, d.outFeatures, opts);
     const [productKernel, reduceKernel] = await Promise.all([
-      cache.get(withBindingLengths(shaders.for(device), bound), `dense_backward_weight_${variant}`, variantConstants(device, variant, c, opts)),
+      cache.get(withBindingLengths(shaders.for(device), bound), denseEntries(variant).weight, variantConstants(device, variant, c, opts)),
       cache.get(shaders.for(device), 'dense_backward_weight_reduce', { WORKGROUP_SIZE }),
     ]);
     const uniforms = denseUniforms(d, c);
@@ -242,7 +243,7 @@ async function inputGradDispatch(
 ): Promise<Dispatch> {
   const buffers = { dinp: io.dinp, dout: io.dout, weight: io.weight, inp: io.inp };
   const c = product(d.batch, d.inFeatures, opts);
-  const kernel = await cache.get(withBindingLengths(shaders.for(cache.device), buffers), `dense_backward_input_${variant}`, { ...variantConstants(cache.device, variant, c, opts), ACTIVATION: ACTIVATION_CODES[below] });
+  const kernel = await cache.get(withBindingLengths(shaders.for(cache.device), buffers), denseEntries(variant).input, { ...variantConstants(cache.device, variant, c, opts), ACTIVATION: ACTIVATION_CODES[below] });
   return makeDispatch(cache.device, kernel, {
     uniforms: denseUniforms(d, c),
     buffers,

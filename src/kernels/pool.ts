@@ -26,6 +26,7 @@ import { pool2dGeometry, ShapeError, type Pool2dGeometry } from '../geometry.ts'
 import type { ActivationKind } from '../reference/activation.ts';
 import { ACTIVATION_CODES } from './activation.ts';
 import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, requireElements } from './kernel.ts';
+import { poolBackwardEntry } from './plan.ts';
 import { withActivations } from './sources.ts';
 
 const shader = withActivations('pool.wgsl', poolCode);
@@ -112,8 +113,7 @@ export async function poolBackward(
 ): Promise<Dispatch[]> {
   checkGeometry(g);
   const n = sizes(g);
-  const disjoint = mode === 'avg' && g.strideH >= g.windowH && g.strideW >= g.windowW;
-  const entry = disjoint ? 'avg_pool_backward_disjoint' : `${mode}_pool_backward`;
+  const entry = poolBackwardEntry(mode, g);
   requireElements(entry, 'dinp', io.dinp, n.inp);
   requireElements(entry, 'dout', io.dout, n.out);
   requireElements(entry, 'inp', io.inp, n.inp);

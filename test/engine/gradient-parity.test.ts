@@ -11,8 +11,8 @@
  *     amount; Adam's first steps are about lr·sign(g) and would hide that);
  *   - 20 Adam steps: parameters and losses, the recipe fit trains with.
  * Every comparison is elementwise (allclose.ts). Each step also proves which
- * kernels it ran: the fused entry points the plan promises for the preset and
- * variant must be among the step's dispatches.
+ * kernels it ran: its dispatches are exactly the kernel plan (kernels/plan.ts),
+ * whose fusions test/kernels/plan.test.ts checks per preset and variant.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ImageDataset } from '../../src/data/dataset.ts';
@@ -95,45 +95,13 @@ function expectTensorsClose(plan: ModelPlan, actual: Numeric, expected: Numeric,
   return worst;
 }
 
-/**
- * The entry points a train step must dispatch, with their counts, per preset
- * and variant: the special paths (the blocked variant's window kernels, the
- * average pooling fused into LeNet-5's convolutions, the first layer's skipped
- * input gradient) are asserted to run, not assumed. Counts are per step.
- */
-const STEP_ENTRIES: Record<string, Record<KernelVariant, Record<string, number>>> = {
-  'lenet5': {
-    blocked: {
-      conv2d_forward_window_pooled: 2, avg_pool_forward: 0, // pooling fused into both convolutions' stores
-      conv2d_backward_weight_window_pooled: 1, // conv1's weight gradient straight from the pooled gradient
-      conv2d_backward_weight_window: 1, conv2d_backward_input_window: 1, // conv2; conv1 has no input gradient
-      avg_pool_backward_disjoint: 1,
-      dense_forward_blocked: 3, dense_backward_weight_blocked: 3, dense_backward_input_blocked: 3,
-    },
-    tiled: {
-      conv2d_forward_tiled: 2, avg_pool_forward: 2, conv2d_backward_weight_tiled: 2, conv2d_backward_input_tiled: 1,
-      avg_pool_backward_disjoint: 2,
-      dense_forward_tiled: 3, dense_backward_weight_tiled: 3, dense_backward_input_tiled: 3,
-    },
-  },
-  'lenet5-variant': {
-    blocked: {
-      conv2d_forward_window: 2, conv2d_forward: 1, // the 4x4 conv on a 4x4 input takes the plain kernel
-      max_pool_forward: 2, max_pool_backward: 2,
-      conv2d_backward_weight_window: 2, conv2d_backward_input_window: 1, conv2d_backward_weight: 1, conv2d_backward_input: 1,
-      dense_forward_blocked: 2, dense_backward_weight_blocked: 2, dense_backward_input_blocked: 2,
-    },
-    tiled: {
-      conv2d_forward_tiled: 3, max_pool_forward: 2, max_pool_backward: 2, conv2d_backward_weight_tiled: 3, conv2d_backward_input_tiled: 2,
-      dense_forward_tiled: 2, dense_backward_weight_tiled: 2, dense_backward_input_tiled: 2,
-    },
-  },
-};
+/** Entry points of a recorded step that are not any layer's (gather, loss, metrics, optimizer, cursor). */
+const NOT_LAYER_WORK = /^(gather_batch|softmax_xent|metrics_accumulate|optimizer_begin_step|adam_update|adam_update_tail|sgd_update|sgd_update_tail|advance_cursor)$/;
 
 describe.each([
   ['lenet5', lenet5],
   ['lenet5-variant', lenet5Variant],
-])('%s: whole GPU training steps match the CPU reference, gradient by gradient', (presetName, spec) => {
+])('%s: whole GPU training steps match the CPU reference, gradient by gradient', (_name, spec) => {
   let gpu: Gpu;
   beforeAll(async () => { gpu = await testGpu(); });
   // Per batch: exactly the samples the steps take, and the reference's run over them (shared by both variants).
@@ -160,12 +128,13 @@ describe.each([
           expect(sgd.model.variant).toBe(variant);
           // The same start, to the bit: any difference below is the step's own.
           expect(Buffer.from((await sgd.model.getWeights()).buffer).equals(Buffer.from(ref.initial.buffer))).toBe(true);
-          // The step's kernels: the paths this preset and variant take, each as often as it must run.
-          const expected = STEP_ENTRIES[presetName]?.[variant];
-          if (!expected) throw new Error(`no expected entry points for ${presetName} ${variant}`);
-          const entries = sgd.entryPoints().map((e) => e.slice(e.lastIndexOf(':') + 1));
-          const counts = Object.fromEntries(Object.keys(expected).map((e) => [e, entries.filter((x) => x === e).length]));
-          expect(counts, `${label}: entry points of one step: ${entries.join(' ')}`).toEqual(expected);
+          // The step dispatches exactly the kernel plan (forward in layer order, backward reversed), which
+          // test/kernels/plan.test.ts holds to the fusions each preset and variant must take.
+          const entries = sgd.entryPoints().map((e) => e.slice(e.lastIndexOf(':') + 1)).filter((e) => !NOT_LAYER_WORK.test(e));
+          const kp = sgd.model.graph.kernelPlan;
+          expect(kp.variant).toBe(variant);
+          const planned = [...kp.layers.flatMap((l) => l.forward.entries), ...[...kp.layers].reverse().flatMap((l) => l.backward.entries)];
+          expect(entries, `${label}: dispatched vs planned`).toEqual(planned);
 
           const losses: number[] = [await sgd.step()];
           const gradWorst = expectTensorsClose(plan, await sgd.model.getGradients(), ref.gradients, (e) => tolFor(e, GRADIENT_RTOL), `${label} step 0 gradient`);

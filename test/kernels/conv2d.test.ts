@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { conv2dGeometry, pool2dGeometry, type Conv2dGeometry, type Conv2dParams } from '../../src/geometry.ts';
-import { conv2dBackward, conv2dBackwardThroughAvgPool, conv2dForward, conv2dFusesAvgPool, conv2dFusesAvgPoolBackward, conv2dSplitK } from '../../src/kernels/conv2d.ts';
+import { conv2dBackward, conv2dBackwardThroughAvgPool, conv2dForward } from '../../src/kernels/conv2d.ts';
+import { conv2dFusesAvgPool, conv2dFusesAvgPoolBackward, conv2dSplitK } from '../../src/kernels/conv2d-plan.ts';
 import { KernelCache } from '../../src/kernels/kernel.ts';
 import type { KernelVariant } from '../../src/kernels/variant.ts';
 import { activationBackward, activationForward, type ActivationKind } from '../../src/reference/activation.ts';
