@@ -10,7 +10,7 @@ import { loadMnistNode } from '../src/data/mnist-node.ts';
 import type { MnistSplits } from '../src/data/mnist-browser.ts';
 import type { AdapterReport, Gpu } from '../src/gpu/device.ts';
 import { requestGpu } from '../src/gpu/device-node.ts';
-import { lenet5 } from '../src/graph/spec.ts';
+import { lenet5 } from '../src/model/spec.ts';
 import { benchKernels, matmulCeiling, type KernelCaseResult, type MatmulCeiling, type TimingOptions } from '../src/bench/kernels.ts';
 import { formatSpread } from '../src/bench/stats.ts';
 import { timeToAccuracy, type ToAccuracyResult } from '../src/bench/to-accuracy.ts';

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { formatSubgroups, type AdapterReport } from '../src/gpu/device.ts';
-import type { ModelFlops } from '../src/bench/flops.ts';
+import type { ModelFlops } from '../src/model/flops.ts';
 import type { KernelCaseResult, MatmulCeiling } from '../src/bench/kernels.ts';
 import type { KernelTime } from '../src/bench/kernel-profile.ts';
 import { formatSpread, type Spread } from '../src/bench/stats.ts';

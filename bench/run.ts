@@ -14,12 +14,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { cpus, getPriority, loadavg, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { countFlops } from '../src/bench/flops.ts';
+import { countFlops } from '../src/model/flops.ts';
 import { formatSpread } from '../src/bench/stats.ts';
 import { adapterKind } from '../src/gpu/adapter-choice.ts';
 import { formatSubgroups } from '../src/gpu/device.ts';
-import { inferShapes } from '../src/graph/infer.ts';
-import { lenet5 } from '../src/graph/spec.ts';
+import { inferShapes } from '../src/model/infer.ts';
+import { lenet5 } from '../src/model/spec.ts';
 import { startBenchBrowser, TIMESTAMP_FLAGS, type BenchBrowser } from './browser.ts';
 import { NodeBench } from './node-bench.ts';
 import type { TfjsBackend, TfjsMode } from './pages/tfjs-lenet.ts';
@@ -172,6 +172,8 @@ async function main(argv: string[]): Promise<number> {
   }
   // One adapter for Node's runs and Chromium's (LENET_GPU_ADAPTER, adapter-choice.ts), pinned before either starts.
   process.env.LENET_GPU_ADAPTER = adapterKind();
+  // Dawn rounds timestamps to 65.5 µs unless told not to: on a GPU that hides every LeNet-5 kernel.
+  process.env.LENET_GPU_DAWN_FLAGS ??= 'disable-dawn-features=timestamp_quantization';
   const started = new Date();
   const loadStart = loadavg();
   const sourceAtStart = sourceFingerprint();

@@ -14,9 +14,9 @@ export { requestGpu, openGpu, formatAdapterReport, type Gpu, type GpuOptions, ty
 export { WebGpuUnavailableError, GpuDeviceLostError, GpuLimitError, GpuValidationError } from './gpu/errors.ts';
 export { KernelCompileError } from './kernels/errors.ts';
 export * from './data/index.ts';
-export { presets, lenet5, lenet5Variant, type ModelSpec, type LayerSpec, type Activation } from './graph/spec.ts';
-export { inferShapes, SpecError, type ModelPlan, type LayerPlan } from './graph/infer.ts';
-export { formatSummary } from './graph/summary.ts';
+export { presets, lenet5, lenet5Variant, type ModelSpec, type LayerSpec, type Activation } from './model/spec.ts';
+export { inferShapes, SpecError, type ModelPlan, type LayerPlan } from './model/infer.ts';
+export { formatSummary } from './model/summary.ts';
 export { Model, type ModelOptions } from './engine/model.ts';
 export { ModelBusyError, ModelDisposedError } from './engine/model-turns.ts';
 export { SubmitPacer, defaultSubmitWait, type SubmitWait } from './engine/submit-pacer.ts';
@@ -35,8 +35,8 @@ export { exportTfjsLayers, importTfjsLayers, specFromTfjsTopology, type TfjsMode
 export { exportOnnx, onnxMetadata } from './interop/onnx.ts';
 export { exportSafetensors, importSafetensors, encodeSafetensors, decodeSafetensors } from './interop/safetensors.ts';
 export { InteropError } from './interop/errors.ts';
-export { buildRunCard, runCardFromCheckpoint, isRunCard, type RunCard } from './research/run-card.ts';
+export { buildRunCard, runCardFromCheckpoint, isRunCard, type RunCard } from './engine/run-card.ts';
 export { sweep, sweepVariants, deriveSpec, sweepMarkdown, sweepCsv, sweepCurvesSvg, type SweepGrid, type SweepRow, type SweepResult } from './research/sweep.ts';
 export { efficiencyReport, formatEfficiency, efficiencyCsv, type EfficiencyReport } from './research/efficiency.ts';
-export { type AugmentOptions } from './research/augment-reference.ts';
+export { type AugmentOptions } from './reference/augment.ts';
 export { fitWithRecovery, fitModelWithRecovery, type RecoveryOptions, type ResilientResult } from './engine/resilient-fit.ts';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { captureCheckpoint, restoreCheckpoint, type CheckpointHeader } from './engine/checkpoint.ts';
 import type { Model } from './engine/model.ts';
-import { writeFileAtomic } from './node/files.ts';
+import { writeFileAtomic } from './util/node-files.ts';
 
 export * from './index.node.ts';
 export { loadMnistNode, mnistDataDir } from './data/mnist-node.ts';

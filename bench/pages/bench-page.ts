@@ -7,7 +7,7 @@
  */
 import { loadMnistFromUrls, type MnistSplits } from '../../src/data/mnist-browser.ts';
 import { requestGpu } from '../../src/gpu/device.ts';
-import { lenet5 } from '../../src/graph/spec.ts';
+import { lenet5 } from '../../src/model/spec.ts';
 import { benchKernels, matmulCeiling } from '../../src/bench/kernels.ts';
 import { benchTrainStep } from '../../src/bench/train-step.ts';
 import { formatSpread } from '../../src/bench/stats.ts';

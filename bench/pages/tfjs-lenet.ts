@@ -32,9 +32,9 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { ImageDataset } from '../../src/data/dataset.ts';
-import type { ModelSpec } from '../../src/graph/spec.ts';
-import { inferShapes } from '../../src/graph/infer.ts';
-import { countFlops } from '../../src/bench/flops.ts';
+import type { ModelSpec } from '../../src/model/spec.ts';
+import { inferShapes } from '../../src/model/infer.ts';
+import { countFlops } from '../../src/model/flops.ts';
 import { mapSpread, now, summarize, type Spread } from '../../src/bench/stats.ts';
 import { stepsForBudget } from '../../src/bench/train-step.ts';
 

@@ -15,12 +15,28 @@ export interface KernelTime {
 }
 
 export async function profileDispatches(device: GPUDevice, dispatches: readonly Dispatch[], repeats = 5): Promise<KernelTime[] | undefined> {
+  return (await profileDispatchSpan(device, dispatches, repeats))?.times;
+}
+
+export interface DispatchSpan {
+  times: KernelTime[];
+  /**
+   * Mean GPU time from the first dispatch's start to the last one's end of a
+   * replay (all dispatches in one submit, each in its own pass): minus the sum
+   * of `times`, what the GPU spent between dispatches (barriers, launches).
+   */
+  spanMs: number;
+}
+
+/** profileDispatches plus the span of each replay, for the GPU's idle time between dispatches. */
+export async function profileDispatchSpan(device: GPUDevice, dispatches: readonly Dispatch[], repeats = 5): Promise<DispatchSpan | undefined> {
   if (!device.features.has('timestamp-query')) return undefined;
   const n = dispatches.length;
   const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
   const resolve = device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
   const read = device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
   const totals = new Float64Array(n);
+  let spanTotal = 0;
   try {
     for (let r = 0; r < repeats; r++) {
       const encoder = device.createCommandEncoder({ label: 'profile' });
@@ -38,6 +54,7 @@ export async function profileDispatches(device: GPUDevice, dispatches: readonly 
       const stamps = new BigUint64Array(read.getMappedRange().slice(0));
       read.unmap();
       for (let i = 0; i < n; i++) totals[i] += Number(stamps[2 * i + 1] - stamps[2 * i]) / 1e6;
+      if (n > 0) spanTotal += Number(stamps[2 * n - 1] - stamps[0]) / 1e6;
     }
   } finally {
     querySet.destroy();
@@ -47,7 +64,7 @@ export async function profileDispatches(device: GPUDevice, dispatches: readonly 
   const byLabel = new Map<string, number>();
   dispatches.forEach((d, i) => byLabel.set(d.label, (byLabel.get(d.label) ?? 0) + totals[i] / repeats));
   const sum = [...byLabel.values()].reduce((a, b) => a + b, 0);
-  return [...byLabel.entries()].map(([label, ms]) => ({ label, ms, share: ms / sum }));
+  return { times: [...byLabel.entries()].map(([label, ms]) => ({ label, ms, share: ms / sum })), spanMs: spanTotal / repeats };
 }
 
 /** A dispatch label without its shapes: 'conv2d_forward[blocked](64x1x28x28 -> ...)' -> 'conv2d_forward[blocked]'. */

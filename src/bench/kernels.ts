@@ -22,9 +22,9 @@
  */
 import { createBufferFrom, STORAGE } from '../gpu/buffers.ts';
 import type { Gpu } from '../gpu/device.ts';
-import { inferShapes, type ModelPlan } from '../graph/infer.ts';
-import { parameterLayout } from '../graph/params.ts';
-import { lenet5, type ModelSpec } from '../graph/spec.ts';
+import { inferShapes, type ModelPlan } from '../model/infer.ts';
+import { parameterLayout } from '../model/params.ts';
+import { lenet5, type ModelSpec } from '../model/spec.ts';
 import { activationBackward } from '../kernels/activation.ts';
 import { conv2dBackward, conv2dForward } from '../kernels/conv2d.ts';
 import { denseBackward, denseFlops, denseForward } from '../kernels/dense.ts';
@@ -36,7 +36,7 @@ import type { KernelVariant } from '../kernels/variant.ts';
 import type { ActivationKind } from '../reference/activation.ts';
 import { defaultAdam } from '../reference/optim.ts';
 import { createRng } from '../util/random.ts';
-import { layerMacs } from './flops.ts';
+import { layerMacs } from '../model/flops.ts';
 import { profileDispatches } from './kernel-profile.ts';
 import { mapSpread, now, summarize, type Spread } from './stats.ts';
 import { defaultSubmitWait, SubmitPacer, type SubmitWait } from '../engine/submit-pacer.ts';

@@ -15,7 +15,7 @@ import type { Gpu } from '../gpu/device.ts';
 import { evaluate } from '../engine/evaluate.ts';
 import { fit } from '../engine/fit.ts';
 import { Model } from '../engine/model.ts';
-import { lenet5, type ModelSpec } from '../graph/spec.ts';
+import { lenet5, type ModelSpec } from '../model/spec.ts';
 import type { KernelVariant } from '../kernels/variant.ts';
 import { now } from './stats.ts';
 

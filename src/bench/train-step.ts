@@ -27,12 +27,12 @@ import { Model } from '../engine/model.ts';
 import { recordTrainPass, type RecordedPass } from '../engine/passes.ts';
 import { BatchCursor, batchOrder, ResidentDataset } from '../engine/resident-dataset.ts';
 import { defaultSubmitWait, SubmitPacer } from '../engine/submit-pacer.ts';
-import { lenet5, type ModelSpec } from '../graph/spec.ts';
-import { inferShapes } from '../graph/infer.ts';
+import { lenet5, type ModelSpec } from '../model/spec.ts';
+import { inferShapes } from '../model/infer.ts';
 import { decodeTotals } from '../kernels/metrics.ts';
 import type { KernelVariant } from '../kernels/variant.ts';
-import { countFlops } from './flops.ts';
-import { groupKernelTimes, kernelFamily, kernelName, profileDispatches, type KernelTime } from './kernel-profile.ts';
+import { countFlops } from '../model/flops.ts';
+import { groupKernelTimes, kernelFamily, kernelName, profileDispatches, profileDispatchSpan, type KernelTime } from './kernel-profile.ts';
 import { mapSpread, now, summarize, type Spread } from './stats.ts';
 import { gpuIdle } from '../gpu/gpu-wait.ts';
 
@@ -72,6 +72,10 @@ export type StepWait = 'fit' | 'promise' | 'sleep';
 export interface KernelProfile {
   /** Sum of the per-dispatch GPU times of one step (each dispatch in its own pass). */
   gpuMsPerStep: number;
+  /** First dispatch's start to last dispatch's end of one step (one submit): GPU busy plus the gaps between dispatches. */
+  spanMsPerStep: number;
+  /** spanMsPerStep - gpuMsPerStep: GPU idle between the dispatches of a step (barriers, launches), clamped at 0. */
+  gapMsPerStep: number;
   perDispatch: KernelTime[];
   perKernel: KernelTime[];
   perFamily: KernelTime[];
@@ -88,6 +92,8 @@ export interface StepBenchResult {
   wait: StepWait;
   /** Dispatches per recorded step. */
   dispatchesPerStep: number;
+  /** Queue submits per step: one command buffer (one compute pass) holds stepsPerSubmit steps. */
+  submitsPerStep: number;
   msPerStep: Spread;
   samplesPerSecond: Spread;
   /** Against trainFlopsPerSample (flops.ts). */
@@ -184,9 +190,14 @@ export async function benchTrainStep(gpu: Gpu, data: ImageDataset, options: Step
     else if (!device.features.has('timestamp-query')) kernels = { unavailable: "the adapter/device has no 'timestamp-query' feature" };
     else {
       await profileDispatches(device, pass.dispatches, 1);
-      const perDispatch = (await profileDispatches(device, pass.dispatches, profileRepeats)) ?? [];
+      const profiled = await profileDispatchSpan(device, pass.dispatches, profileRepeats);
+      const perDispatch = profiled?.times ?? [];
+      const gpuMsPerStep = perDispatch.reduce((s, k) => s + k.ms, 0);
+      const spanMsPerStep = profiled?.spanMs ?? gpuMsPerStep;
       kernels = {
-        gpuMsPerStep: perDispatch.reduce((s, k) => s + k.ms, 0),
+        gpuMsPerStep,
+        spanMsPerStep,
+        gapMsPerStep: Math.max(0, spanMsPerStep - gpuMsPerStep),
         perDispatch: [...perDispatch].sort((a, b) => b.ms - a.ms),
         perKernel: groupKernelTimes(perDispatch, kernelName),
         perFamily: groupKernelTimes(perDispatch, kernelFamily),
@@ -204,6 +215,7 @@ export async function benchTrainStep(gpu: Gpu, data: ImageDataset, options: Step
       maxSubmitsInFlight: maxInFlight,
       wait,
       dispatchesPerStep: pass.dispatches.length,
+      submitsPerStep: 1 / stepsPerSubmit,
       msPerStep,
       samplesPerSecond: mapSpread(msPerStep, (ms) => (B * 1000) / ms),
       gflops: mapSpread(msPerStep, (ms) => (flops.trainFlops * B) / (ms * 1e6)),

@@ -10,8 +10,8 @@ import { INTEROP_FORMATS, writeTfjsFolder, type InteropFormat } from '../interop
 import { exportOnnx } from '../interop/onnx.ts';
 import { exportSafetensors } from '../interop/safetensors.ts';
 import { exportTfjsLayers } from '../interop/tfjs-layers.ts';
-import { writeFileAtomic } from '../node/files.ts';
-import { runCardFromCheckpoint } from '../research/run-card.ts';
+import { writeFileAtomic } from '../util/node-files.ts';
+import { runCardFromCheckpoint } from '../engine/run-card.ts';
 import { parseFlags, UsageError } from './options.ts';
 
 export const EXPORT_USAGE = `usage: lenet-gpu export --checkpoint FILE --format tfjs|onnx|safetensors|all [--out PATH]

@@ -11,14 +11,14 @@ import { captureCheckpoint } from '../engine/checkpoint.ts';
 import { evaluate } from '../engine/evaluate.ts';
 import { Model } from '../engine/model.ts';
 import { requestGpu } from '../gpu/device-node.ts';
-import { inferShapes } from '../graph/infer.ts';
-import type { ModelSpec } from '../graph/spec.ts';
+import { inferShapes } from '../model/infer.ts';
+import type { ModelSpec } from '../model/spec.ts';
 import { InteropError } from '../interop/errors.ts';
 import { formatOfPath, readTfjsModel } from '../interop/files.ts';
 import { decodeSafetensors, importSafetensors, safetensorsSpec } from '../interop/safetensors.ts';
 import { importTfjsLayers } from '../interop/tfjs-layers.ts';
-import { writeFileAtomic } from '../node/files.ts';
-import { buildRunCard, isRunCard, type RunCard } from '../research/run-card.ts';
+import { writeFileAtomic } from '../util/node-files.ts';
+import { buildRunCard, isRunCard, type RunCard } from '../engine/run-card.ts';
 import { loadSpec, numberFlag, parseFlags, positiveInt, UsageError } from './options.ts';
 
 export const IMPORT_USAGE = `usage: lenet-gpu import --from PATH [options]

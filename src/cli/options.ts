@@ -5,7 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { presets, type ModelSpec } from '../graph/spec.ts';
+import { presets, type ModelSpec } from '../model/spec.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';

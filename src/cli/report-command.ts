@@ -10,9 +10,9 @@ import { loadMnistNode } from '../data/mnist-node.ts';
 import { decodeCheckpoint } from '../engine/checkpoint.ts';
 import { evaluate } from '../engine/evaluate.ts';
 import { requestGpu } from '../gpu/device-node.ts';
-import type { ModelSpec } from '../graph/spec.ts';
+import type { ModelSpec } from '../model/spec.ts';
 import { efficiencyCsv, efficiencyReport, formatEfficiency, type EfficiencyResult } from '../research/efficiency.ts';
-import { runCardFromCheckpoint } from '../research/run-card.ts';
+import { runCardFromCheckpoint } from '../engine/run-card.ts';
 import { modelFromCheckpoint } from './load-model.ts';
 import { loadSpec, numberFlag, parseFlags, positiveInt, UsageError } from './options.ts';
 

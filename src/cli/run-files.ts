@@ -1,6 +1,6 @@
 /**
  * The files a training run keeps in its output folder, each replaced
- * atomically (node/files.ts), so a run killed at any moment leaves complete
+ * atomically (util/node-files.ts), so a run killed at any moment leaves complete
  * files of the last epoch it finished:
  *   last.ckpt     after every epoch, and where an interrupted run stopped:
  *                 weights, optimizer state and the fit's state (continues the
@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import type { EpochLog, History } from '../engine/fit.ts';
 import type { FitState } from '../engine/fit-state.ts';
-import { removeStaleTemporaries, writeFileAtomic } from '../node/files.ts';
+import { removeStaleTemporaries, writeFileAtomic } from '../util/node-files.ts';
 import { curvesSvg, historyCsv } from '../report/curves-svg.ts';
 import type { Faults } from './faults.ts';
 

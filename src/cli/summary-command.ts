@@ -1,6 +1,6 @@
 /** `lenet-gpu summary`: the Keras-style summary of a preset or spec file; no GPU needed. */
-import { inferShapes } from '../graph/infer.ts';
-import { formatSummary } from '../graph/summary.ts';
+import { inferShapes } from '../model/infer.ts';
+import { formatSummary } from '../model/summary.ts';
 import { formatKernelPlan, planKernels } from '../kernels/plan.ts';
 import type { KernelVariant } from '../kernels/variant.ts';
 import { loadSpec, numberFlag, parseFlags, positiveInt, UsageError } from './options.ts';

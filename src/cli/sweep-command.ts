@@ -10,7 +10,7 @@ import { loadMnistNode } from '../data/mnist-node.ts';
 import type { MonitoredMetric } from '../engine/early-stopping.ts';
 import { formatAdapterReport } from '../gpu/device.ts';
 import { requestGpu } from '../gpu/device-node.ts';
-import { writeFileAtomic } from '../node/files.ts';
+import { writeFileAtomic } from '../util/node-files.ts';
 import { sweep, sweepCsv, sweepCurvesSvg, sweepMarkdown, sweepVariants, type HiddenActivation, type PoolKind, type SweepGrid } from '../research/sweep.ts';
 import { loadSpec, numberFlag, parseFlags, positiveInt, UsageError } from './options.ts';
 

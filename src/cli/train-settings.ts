@@ -9,7 +9,7 @@
 import type { EarlyStoppingOptions, MonitoredMetric } from '../engine/early-stopping.ts';
 import type { OptimizerConfig } from '../engine/optimizer-state.ts';
 import { defaultRecipe, recipes } from '../engine/recipes.ts';
-import type { ModelSpec } from '../graph/spec.ts';
+import type { ModelSpec } from '../model/spec.ts';
 import type { KernelVariant } from '../kernels/variant.ts';
 import { loadSpec, numberFlag, positiveInt, UsageError } from './options.ts';
 

@@ -25,7 +25,7 @@ import { readBytes, readF32 } from '../gpu/buffers.ts';
 import { CheckpointError } from './errors.ts';
 import { ModelBusyError } from './model-turns.ts';
 import { alignParams, packedSize, packParams } from '../graph/param-packing.ts';
-import type { ModelSpec } from '../graph/spec.ts';
+import type { ModelSpec } from '../model/spec.ts';
 import { crc32 } from '../util/crc32.ts';
 import { fitStateToCheckpoint, type FitState } from './fit-state.ts';
 import type { Model } from './model.ts';

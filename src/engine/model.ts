@@ -8,13 +8,13 @@
  */
 import type { Gpu } from '../gpu/device.ts';
 import { readF32, STORAGE } from '../gpu/buffers.ts';
-import { inferShapes, type ModelPlan } from '../graph/infer.ts';
+import { inferShapes, type ModelPlan } from '../model/infer.ts';
 import { checkPlanFitsAdapter } from '../graph/limits.ts';
 import { NetworkGraph } from '../graph/network-graph.ts';
-import { initParameters } from '../graph/params.ts';
+import { initParameters } from '../model/params.ts';
 import { alignParams, packedSize, packParams } from '../graph/param-packing.ts';
-import type { ModelSpec } from '../graph/spec.ts';
-import { formatSummary } from '../graph/summary.ts';
+import type { ModelSpec } from '../model/spec.ts';
+import { formatSummary } from '../model/summary.ts';
 import { KernelCache, disposeDispatch, type Dispatch } from '../kernels/kernel.ts';
 import { metricsReset } from '../kernels/metrics.ts';
 import { formatKernelPlan } from '../kernels/plan.ts';

@@ -12,7 +12,7 @@
 import type { ImageDataset } from '../data/dataset.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { GpuDeviceLostError } from '../gpu/errors.ts';
-import type { ModelSpec } from '../graph/spec.ts';
+import type { ModelSpec } from '../model/spec.ts';
 import { captureCheckpoint, decodeCheckpoint, restoreCheckpoint } from './checkpoint.ts';
 import { fitStateFromCheckpoint, type FitState } from './fit-state.ts';
 import { fit, type FitOptions, type History, type Recovery } from './fit.ts';

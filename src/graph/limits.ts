@@ -4,7 +4,7 @@
  * error names the buffer, the sizes and the largest batch that fits.
  */
 import { GpuLimitError } from '../gpu/errors.ts';
-import type { ModelPlan } from './infer.ts';
+import type { ModelPlan } from '../model/infer.ts';
 
 const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 

@@ -24,7 +24,7 @@
  *                               whose activation is not linear (an
  *                               activation_backward dispatch writes it, the
  *                               layer's backward reads it)
- *   params, grads (P)           flat, layout of graph/params.ts aligned to 64
+ *   params, grads (P)           flat, layout of model/params.ts aligned to 64
  *                               floats so each tensor binds at a legal offset
  *   labels (B, u32), probs (B, K), sampleLoss (B), sampleCorrect (B)
  * A flatten (and a trailing softmax activation layer) owns no buffers: its
@@ -44,8 +44,8 @@ import { poolBackward, poolForward } from '../kernels/pool.ts';
 import { softmaxCrossEntropy, softmaxForward } from '../kernels/softmax-xent.ts';
 import type { KernelVariant } from '../kernels/variant.ts';
 import type { ActivationKind } from '../reference/activation.ts';
-import type { ModelPlan } from './infer.ts';
-import { layerTensors, parameterLayout, type ParameterLayout } from './params.ts';
+import type { ModelPlan } from '../model/infer.ts';
+import { layerTensors, parameterLayout, type ParameterLayout } from '../model/params.ts';
 
 /** 64 floats = 256 bytes, WebGPU's minStorageBufferOffsetAlignment. */
 export const PARAM_ALIGN = 64;

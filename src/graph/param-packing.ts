@@ -3,7 +3,7 @@
  * back: what initParameters, the CPU reference and checkpoints use) and
  * aligned (each tensor at a 256-byte boundary: what the GPU binds).
  */
-import type { ParameterLayout } from './params.ts';
+import type { ParameterLayout } from '../model/params.ts';
 
 export const packedSize = (layout: ParameterLayout): number => layout.tensors.reduce((n, t) => n + t.size, 0);
 

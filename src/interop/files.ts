@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
-import { writeFileAtomic } from '../node/files.ts';
+import { writeFileAtomic } from '../util/node-files.ts';
 import { InteropError } from './errors.ts';
 import { TFJS_SHARD_NAME, type TfjsArtifacts, type TfjsModelJson } from './tfjs-layers.ts';
 

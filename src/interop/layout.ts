@@ -20,9 +20,9 @@
  * for each dense layer, the [C, H, W] shape that a preceding flatten
  * flattened (undefined when its input was already flat).
  */
-import type { LayerPlan, ModelPlan } from '../graph/infer.ts';
+import type { LayerPlan, ModelPlan } from '../model/infer.ts';
 import { packedSize } from '../graph/param-packing.ts';
-import { parameterLayout } from '../graph/params.ts';
+import { parameterLayout } from '../model/params.ts';
 import { InteropError } from './errors.ts';
 
 export interface LayerWeights {

@@ -19,9 +19,9 @@
  * `lenet_gpu.run_card` (JSON strings).
  */
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
-import type { Activation, ModelSpec } from '../graph/spec.ts';
-import { inferShapes, type LayerPlan } from '../graph/infer.ts';
-import { PACKAGE_VERSION, type RunCard } from '../research/run-card.ts';
+import type { Activation, ModelSpec } from '../model/spec.ts';
+import { inferShapes, type LayerPlan } from '../model/infer.ts';
+import { PACKAGE_VERSION, type RunCard } from '../engine/run-card.ts';
 import { InteropError } from './errors.ts';
 import { convPads, f32ToBytes, layerWeights } from './layout.ts';
 

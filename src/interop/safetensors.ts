@@ -22,11 +22,11 @@
  * none is extra, offsets are in bounds and the tensors tile the data.
  * Browser-safe.
  */
-import { inferShapes, type ModelPlan } from '../graph/infer.ts';
+import { inferShapes, type ModelPlan } from '../model/infer.ts';
 import { packedSize } from '../graph/param-packing.ts';
-import { parameterLayout } from '../graph/params.ts';
-import type { ModelSpec } from '../graph/spec.ts';
-import type { RunCard } from '../research/run-card.ts';
+import { parameterLayout } from '../model/params.ts';
+import type { ModelSpec } from '../model/spec.ts';
+import type { RunCard } from '../engine/run-card.ts';
 import { InteropError } from './errors.ts';
 import { bytesToF32, f32ToBytes } from './layout.ts';
 

@@ -28,12 +28,12 @@
  * this engine's layout; with `expected` it also checks that the topology is
  * that spec's architecture. Browser-safe: no Node imports.
  */
-import { inferShapes, SpecError, type ModelPlan } from '../graph/infer.ts';
+import { inferShapes, SpecError, type ModelPlan } from '../model/infer.ts';
 import { packedSize } from '../graph/param-packing.ts';
-import { parameterLayout } from '../graph/params.ts';
-import type { Activation, LayerSpec, ModelSpec } from '../graph/spec.ts';
+import { parameterLayout } from '../model/params.ts';
+import type { Activation, LayerSpec, ModelSpec } from '../model/spec.ts';
 import { canonicalJson } from '../engine/checkpoint.ts';
-import { PACKAGE_VERSION, type RunCard } from '../research/run-card.ts';
+import { PACKAGE_VERSION, type RunCard } from '../engine/run-card.ts';
 import { InteropError } from './errors.ts';
 import { bytesToF32, f32ToBytes, hwioToOihw, layerWeights, oihwToHwio, rowsChwToHwc, rowsHwcToChw } from './layout.ts';
 

@@ -4,10 +4,18 @@
  * pass. Four elements per invocation. Backward overwrites dinp.
  */
 import type { ActivationKind } from '../reference/activation.ts';
+import activationFunctionsCode from '../../shaders/activation-functions.wgsl?raw';
 import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache } from './kernel.ts';
+import { wgslConstant } from './reflect.ts';
 import { shaders } from './sources.ts';
 
-export const ACTIVATION_CODES: Record<ActivationKind, number> = { linear: 0, tanh: 1, sigmoid: 2, relu: 3 };
+/** The ACTIVATION override's codes, read from shaders/activation-functions.wgsl (ACT_*). */
+export const ACTIVATION_CODES: Record<ActivationKind, number> = {
+  linear: wgslConstant('activation-functions.wgsl', activationFunctionsCode, 'ACT_LINEAR'),
+  tanh: wgslConstant('activation-functions.wgsl', activationFunctionsCode, 'ACT_TANH'),
+  sigmoid: wgslConstant('activation-functions.wgsl', activationFunctionsCode, 'ACT_SIGMOID'),
+  relu: wgslConstant('activation-functions.wgsl', activationFunctionsCode, 'ACT_RELU'),
+};
 const WORKGROUP_SIZE = 256;
 /** Elements per invocation (written out in the WGSL). */
 const PER_INVOCATION = 4;

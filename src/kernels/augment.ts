@@ -4,11 +4,11 @@
  * into `augmented` (B, C, H, W) f32, with the transforms drawn from a GPU
  * counter so a step needs no upload. `augmentAdvance` adds 1 to the counter;
  * a training pass records it once per step. CPU reference:
- * src/research/augment-reference.ts.
+ * src/reference/augment.ts.
  */
 import { ShapeError } from '../geometry.ts';
 import { createBufferFrom } from '../gpu/buffers.ts';
-import { augmentUniforms, type AugmentOptions } from '../research/augment-reference.ts';
+import { augmentUniforms, type AugmentOptions } from '../reference/augment.ts';
 import { grid1d, makeDispatch, requireBytes, type BufferResource, type Dispatch, type KernelCache, type ShaderSource } from './kernel.ts';
 import code from '../../shaders/augment.wgsl?raw';
 

@@ -8,16 +8,18 @@
  * take their decisions from here, so the printed plan is what runs.
  */
 import type { Conv2dGeometry, Pool2dGeometry } from '../geometry.ts';
+import conv2dCode from '../../shaders/conv2d.wgsl?raw';
+import { wgslConstant } from './reflect.ts';
 import type { KernelVariant } from './variant.ts';
 
 /** Positions (or taps) per register block in the blocked kernels: two vec4s. */
 export const POSITION_BLOCK = 8;
 /** Most channels per register block (the WGSL writes out eight channel lines). */
 const MAX_CHANNEL_BLOCK = 8;
-/** The tiled kernels' C tile (TILE_M x TILE_N, as in the WGSL). */
-export const TILE_M = 16;
-export const TILE_N = 64;
-const TILE_THREADS = 64;
+/** The tiled kernels' C tile (TILE_M x TILE_N) and threads, read from shaders/conv2d.wgsl. */
+export const TILE_M = wgslConstant('conv2d.wgsl', conv2dCode, 'TILE_M');
+export const TILE_N = wgslConstant('conv2d.wgsl', conv2dCode, 'TILE_N');
+const TILE_THREADS = wgslConstant('conv2d.wgsl', conv2dCode, 'TILE_THREADS');
 /**
  * Split-K aims for about this many invocations in the weight-gradient pass
  * (enough to fill a GPU; a CPU adapter is indifferent)...

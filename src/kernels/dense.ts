@@ -31,6 +31,7 @@ import { ACTIVATION_CODES } from './activation.ts';
 import { disposeDispatch, grid1d, makeDispatch, withBindingLengths, type BufferResource, type Dispatch, type KernelCache, requireElements, requireBackwardBuffers } from './kernel.ts';
 import { lanePreludes, sharesLanes } from './sources.ts';
 import { denseEntries } from './plan.ts';
+import { wgslConstant } from './reflect.ts';
 import type { KernelVariant } from './variant.ts';
 
 const shaders = lanePreludes('dense.wgsl', denseCode);
@@ -67,9 +68,9 @@ export const WEIGHT_GRAD_BATCH_CHUNK = 256;
  * a time.
  */
 const WORKGROUP_SIZE = 16;
-/** Rows of C per invocation in the blocked variant (its columns: BLOCKED_COLS), and the tiled variant's 4x4 block. */
-const BLOCKED_ROWS = 8;
-const BLOCK = 4;
+/** Rows of C per invocation in the blocked variant (its columns: BLOCKED_COLS), and the tiled variant's block side: the WGSL's. */
+const BLOCKED_ROWS = wgslConstant('dense.wgsl', denseCode, 'BLOCK_ROWS');
+const BLOCK = wgslConstant('dense.wgsl', denseCode, 'SLAB');
 
 /**
  * Columns of C per blocked invocation, and K steps per iteration (each

@@ -22,7 +22,7 @@
  *     flattens), so the producer needs no activation_backward.
  */
 import type { Pool2dGeometry } from '../geometry.ts';
-import type { LayerPlan, ModelPlan } from '../graph/infer.ts';
+import type { LayerPlan, ModelPlan } from '../model/infer.ts';
 import type { ActivationKind } from '../reference/activation.ts';
 import { conv2dForwardEntry, conv2dFusesAvgPool, conv2dFusesAvgPoolBackward, conv2dInputEntry, conv2dSplitK, conv2dWeightEntry, forwardProduct, usesWindowKernels, windowBlock } from './conv2d-plan.ts';
 import type { KernelVariant } from './variant.ts';

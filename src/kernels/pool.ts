@@ -27,6 +27,7 @@ import type { ActivationKind } from '../reference/activation.ts';
 import { ACTIVATION_CODES } from './activation.ts';
 import { grid1d, makeDispatch, type BufferResource, type Dispatch, type KernelCache, requireElements } from './kernel.ts';
 import { poolBackwardEntry } from './plan.ts';
+import { wgslConstant } from './reflect.ts';
 import { withActivations } from './sources.ts';
 
 const shader = withActivations('pool.wgsl', poolCode);
@@ -34,8 +35,8 @@ const shader = withActivations('pool.wgsl', poolCode);
 export type PoolMode = 'avg' | 'max';
 
 const WORKGROUP_SIZE = 64;
-/** Elements of one row each invocation writes (SEGMENT in the WGSL: a vec4f). */
-const SEGMENT = 4;
+/** Elements of one row each invocation writes (a vec4f), read from the WGSL. */
+const SEGMENT = wgslConstant('pool.wgsl', poolCode, 'SEGMENT');
 
 /** Invocations for tensors of `rows` rows (all planes) of `width` elements. */
 const segments = (rows: number, width: number): number => rows * Math.ceil(width / SEGMENT);

@@ -97,3 +97,15 @@ export function packUniform(layout: UniformLayout, values: Record<string, number
   }
   return bytes;
 }
+
+/**
+ * A module-scope `const NAME: u32|i32 = N;` of a shader, read from its source:
+ * where TypeScript must size a grid by a number the WGSL fixes (a tile side,
+ * a segment length, an activation code), it reads it here instead of keeping
+ * a copy that could drift. Throws if the shader does not define it.
+ */
+export function wgslConstant(shaderName: string, code: string, name: string): number {
+  const match = new RegExp(`^\\s*const\\s+${name}\\s*:\\s*[iu]32\\s*=\\s*(\\d+)[iu]?\\s*;`, 'm').exec(code);
+  if (!match) throw new Error(`shaders/${shaderName} defines no integer constant ${name}`);
+  return Number(match[1]);
+}

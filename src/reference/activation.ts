@@ -17,7 +17,7 @@
  *
  * Every backward OVERWRITES dinp.
  */
-import type { Vec } from './vec.ts';
+import type { Vec } from '../util/vec.ts';
 
 export type ActivationKind = 'linear' | 'tanh' | 'sigmoid' | 'relu';
 

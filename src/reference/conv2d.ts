@@ -36,7 +36,7 @@
  * into them.
  */
 import type { Conv2dGeometry } from '../geometry.ts';
-import type { Vec } from './vec.ts';
+import type { Vec } from '../util/vec.ts';
 
 /**
  * patch (OH*OW, Cin*KH*KW) of image b: patch[p, (ci*KH + kh)*KW + kw] =

@@ -13,7 +13,7 @@
  * Each sum is accumulated in a JS number (float64) and stored once.
  * denseBackward OVERWRITES dinp, dweight and dbias.
  */
-import type { Vec } from './vec.ts';
+import type { Vec } from '../util/vec.ts';
 
 export function denseForward(
   out: Vec, // (B, Out)

@@ -18,7 +18,7 @@
  */
 export const PAD_INDEX = 0xffffffff;
 
-import type { Vec } from './vec.ts';
+import type { Vec } from '../util/vec.ts';
 
 export function gatherBatch(
   outImages: Vec, // (B, imageSize)

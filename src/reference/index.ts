@@ -4,7 +4,7 @@
  * every GPU kernel must compute, plus a small network built from them.
  * Every backward overwrites its gradient outputs.
  */
-export type { Vec, VecConstructor } from './vec.ts';
+export type { Vec, VecConstructor } from '../util/vec.ts';
 export { conv2dForward, conv2dBackward } from './conv2d.ts';
 export { avgPoolForward, avgPoolBackward, maxPoolForward, maxPoolBackward } from './pool.ts';
 export { denseForward, denseBackward } from './dense.ts';
@@ -28,5 +28,5 @@ export {
   createSgd,
   optimizerStep,
 } from './optim.ts';
-export { glorotUniform, glorotLimit } from './init.ts';
+export { glorotUniform, glorotLimit } from '../model/init.ts';
 export { ReferenceNetwork } from './network.ts';

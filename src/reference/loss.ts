@@ -18,7 +18,7 @@
  * and gives the simple gradient above instead of a Jacobian product.
  * The backward functions OVERWRITE dlogits.
  */
-import type { Vec } from './vec.ts';
+import type { Vec } from '../util/vec.ts';
 
 export type Labels = Uint8Array | Int32Array | Uint32Array;
 

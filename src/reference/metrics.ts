@@ -11,7 +11,7 @@
  * (serially, sample 0 first), so the two agree to float32 rounding and the
  * GPU result is the same on every run.
  */
-import type { Vec } from './vec.ts';
+import type { Vec } from '../util/vec.ts';
 
 export interface MetricTotals {
   /** Sum of the per-sample losses since the last reset. */

@@ -3,7 +3,7 @@
  * ModelPlan, the ground truth a whole GPU training step is compared with.
  *
  * Memory, llm.c style: one flat parameter buffer and one flat gradient
- * buffer in the layout of graph/params.ts (kernel then bias per conv2d/dense
+ * buffer in the layout of model/params.ts (kernel then bias per conv2d/dense
  * layer, in layer order), each tensor a subarray view; one activation buffer
  * and one activation-gradient buffer per layer, sized for plan.batch. A call
  * with a smaller batch uses prefix views of them. The element type is chosen
@@ -24,15 +24,15 @@
  * OVERWRITTEN each call. Layer 0 skips its input gradient.
  */
 import type { Conv2dGeometry, Pool2dGeometry } from '../geometry.ts';
-import type { LayerPlan, ModelPlan } from '../graph/infer.ts';
-import { layerTensors, parameterLayout, type ParameterLayout } from '../graph/params.ts';
+import type { LayerPlan, ModelPlan } from '../model/infer.ts';
+import { layerTensors, parameterLayout, type ParameterLayout } from '../model/params.ts';
 import { activationBackward, activationForward, softmaxForward, type ActivationKind } from './activation.ts';
 import { conv2dBackward, conv2dForward } from './conv2d.ts';
 import { denseBackward, denseForward } from './dense.ts';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward, type Labels } from './loss.ts';
 import { optimizerStep, type ReferenceOptimizer } from './optim.ts';
 import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward } from './pool.ts';
-import type { Vec, VecConstructor } from './vec.ts';
+import type { Vec, VecConstructor } from '../util/vec.ts';
 
 interface LayerBuffers {
   kernel: Vec | null;

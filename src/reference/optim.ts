@@ -2,7 +2,7 @@
  * Optimizers with Keras semantics: CPU reference.
  *
  * All buffers are flat and share one layout (params, grads and the optimizer
- * state m, v, velocity: the parameter layout of graph/params.ts). Each update
+ * state m, v, velocity: the parameter layout of model/params.ts). Each update
  * reads grads and updates params and state in place.
  *
  * Adam (Keras: tf.keras.optimizers.Adam), step t = 1 for the first update:
@@ -22,7 +22,7 @@
  * ReferenceOptimizer bundles a rule with its state so a training loop can
  * hold one object; optimizerStep counts Adam's steps for it.
  */
-import type { Vec, VecConstructor } from './vec.ts';
+import type { Vec, VecConstructor } from '../util/vec.ts';
 
 export interface AdamHyper {
   learningRate: number;

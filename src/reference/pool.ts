@@ -20,7 +20,7 @@
  * gradient into it); they never accumulate into what was there.
  */
 import type { Pool2dGeometry } from '../geometry.ts';
-import type { Vec } from './vec.ts';
+import type { Vec } from '../util/vec.ts';
 
 export function avgPoolForward(
   out: Vec, // (B, C, OH, OW)

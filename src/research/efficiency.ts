@@ -2,16 +2,16 @@
  * Parameter efficiency of any spec: per layer and in total, its parameters
  * and its forward FLOPs per sample, beside its accuracy when one is known.
  *
- * FLOPs follow the usual "model FLOPs" convention of src/bench/flops.ts:
+ * FLOPs follow the usual "model FLOPs" convention of src/model/flops.ts:
  * the multiply-adds of conv2d and dense layers, x2 (a multiply and an add).
  * Pooling, activations, bias adds and the softmax are not counted (they are a
  * few percent of LeNet-5's work and none of them is a multiply-add chain);
  * their rows show 0. Classic LeNet-5: 61,706 parameters, 833,040 forward
  * FLOPs per 28x28 image.
  */
-import { layerMacs } from '../bench/flops.ts';
-import { inferShapes } from '../graph/infer.ts';
-import type { ModelSpec } from '../graph/spec.ts';
+import { layerMacs } from '../model/flops.ts';
+import { inferShapes } from '../model/infer.ts';
+import type { ModelSpec } from '../model/spec.ts';
 
 export interface LayerEfficiency {
   name: string;

@@ -25,10 +25,10 @@ import { Model } from '../engine/model.ts';
 import type { OptimizerConfig } from '../engine/optimizer-state.ts';
 import { defaultRecipe, recipes } from '../engine/recipes.ts';
 import type { Gpu } from '../gpu/device.ts';
-import { inferShapes } from '../graph/infer.ts';
-import { presets, type Activation, type LayerSpec, type ModelSpec } from '../graph/spec.ts';
+import { inferShapes } from '../model/infer.ts';
+import { presets, type Activation, type LayerSpec, type ModelSpec } from '../model/spec.ts';
 import { efficiencyReport } from './efficiency.ts';
-import { buildRunCard, type RunCard } from './run-card.ts';
+import { buildRunCard, type RunCard } from '../engine/run-card.ts';
 
 export type PoolKind = 'avg' | 'max';
 export type HiddenActivation = Exclude<Activation, 'softmax'>;

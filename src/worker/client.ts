@@ -25,7 +25,7 @@ import type { FitOptions, History, Recovery } from '../engine/fit.ts';
 import type { FitState } from '../engine/fit-state.ts';
 import type { ModelOptions } from '../engine/model.ts';
 import type { AdapterReport } from '../gpu/device.ts';
-import type { ModelSpec } from '../graph/spec.ts';
+import type { ModelSpec } from '../model/spec.ts';
 import { reviveError } from './errors.ts';
 import type { DatasetInfo, ModelInfo, TrainerOp, TrainerOps, WorkerFitOptions, WorkerGpuOptions, WorkerLike, WorkerMessage } from './protocol.ts';
 

@@ -12,10 +12,10 @@ import { CheckpointError, NumericalError } from '../engine/errors.ts';
 import { ModelBusyError, ModelDisposedError } from '../engine/model-turns.ts';
 import { ShapeError } from '../geometry.ts';
 import { GpuDeviceLostError, GpuLimitError, GpuValidationError, WebGpuUnavailableError } from '../gpu/errors.ts';
-import { SpecError } from '../graph/infer.ts';
+import { SpecError } from '../model/infer.ts';
 import { InteropError } from '../interop/errors.ts';
 import { KernelCompileError } from '../kernels/errors.ts';
-import { AugmentOptionsError } from '../research/augment-reference.ts';
+import { AugmentOptionsError } from '../reference/augment.ts';
 import type { SerializedError } from './protocol.ts';
 
 type ErrorClass = new (...args: never[]) => Error;

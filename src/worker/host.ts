@@ -22,7 +22,7 @@ import { evaluate, predict } from '../engine/evaluate.ts';
 import { fit, type EpochLog, type StepEvent, type TrainingControl } from '../engine/fit.ts';
 import { Model } from '../engine/model.ts';
 import { requestGpu as browserRequestGpu, type Gpu, type GpuOptions } from '../gpu/device.ts';
-import { formatSummary } from '../graph/summary.ts';
+import { formatSummary } from '../model/summary.ts';
 import { serializeError } from './errors.ts';
 import type { CallMessage, DatasetInfo, HostScope, ModelInfo, TrainerOp, TrainerOps, WorkerMessage } from './protocol.ts';
 

@@ -19,7 +19,7 @@ import type { EpochLog, FitOptions, History, Recovery, StepEvent } from '../engi
 import type { FitState } from '../engine/fit-state.ts';
 import type { ModelOptions } from '../engine/model.ts';
 import type { AdapterReport, GpuOptions } from '../gpu/device.ts';
-import type { ModelSpec } from '../graph/spec.ts';
+import type { ModelSpec } from '../model/spec.ts';
 import type { KernelVariant } from '../kernels/variant.ts';
 
 /** What a page can ask of the worker's GPU (GpuOptions without its callbacks). */

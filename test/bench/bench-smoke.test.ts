@@ -7,9 +7,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadavg } from 'node:os';
-import { countFlops } from '../../src/bench/flops.ts';
-import { inferShapes } from '../../src/graph/infer.ts';
-import { lenet5 } from '../../src/graph/spec.ts';
+import { countFlops } from '../../src/model/flops.ts';
+import { inferShapes } from '../../src/model/infer.ts';
+import { lenet5 } from '../../src/model/spec.ts';
 import { runNodeBench } from '../../bench/node-bench.ts';
 import { buildReport, formatMarkdown, SCHEMA } from '../../bench/report.ts';
 import { realMnist } from '../helpers/mnist.ts';

@@ -6,7 +6,7 @@
  */
 import { fit } from '../../src/engine/fit.ts';
 import { Model } from '../../src/engine/model.ts';
-import { lenet5 } from '../../src/graph/spec.ts';
+import { lenet5 } from '../../src/model/spec.ts';
 import type { Gpu } from '../../src/gpu/device.ts';
 import { subset, type ImageDataset } from '../../src/data/dataset.ts';
 

@@ -8,8 +8,8 @@
  */
 import type { Page } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inferShapes, SpecError } from '../../src/graph/infer.ts';
-import { lenet5, type ModelSpec } from '../../src/graph/spec.ts';
+import { inferShapes, SpecError } from '../../src/model/infer.ts';
+import { lenet5, type ModelSpec } from '../../src/model/spec.ts';
 import { BROWSER_HELP } from '../../src/gpu/errors.ts';
 import { startBrowserSession, type BrowserSession } from '../helpers/browser.ts';
 import { pageState, waitForPhase } from './page-driver.ts';

@@ -10,8 +10,8 @@ import { captureCheckpoint, CheckpointError, decodeCheckpoint, restoreCheckpoint
 import { evaluate, predict } from '../../src/engine/evaluate.ts';
 import { fit } from '../../src/engine/fit.ts';
 import { Model } from '../../src/engine/model.ts';
-import { SpecError } from '../../src/graph/infer.ts';
-import { lenet5, lenet5Variant, type ModelSpec } from '../../src/graph/spec.ts';
+import { SpecError } from '../../src/model/infer.ts';
+import { lenet5, lenet5Variant, type ModelSpec } from '../../src/model/spec.ts';
 import type { Gpu } from '../../src/gpu/device.ts';
 import { testGpu } from '../helpers/gpu.ts';
 import { mnistSlice } from '../helpers/mnist.ts';

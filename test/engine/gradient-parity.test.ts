@@ -17,10 +17,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ImageDataset } from '../../src/data/dataset.ts';
 import type { Gpu } from '../../src/gpu/device.ts';
-import { lenet5, lenet5Variant, type ModelSpec } from '../../src/graph/spec.ts';
-import { initParameters, parameterLayout } from '../../src/graph/params.ts';
+import { lenet5, lenet5Variant, type ModelSpec } from '../../src/model/spec.ts';
+import { initParameters, parameterLayout } from '../../src/model/params.ts';
 import type { KernelVariant } from '../../src/kernels/variant.ts';
-import { inferShapes, type ModelPlan } from '../../src/graph/infer.ts';
+import { inferShapes, type ModelPlan } from '../../src/model/infer.ts';
 import { ReferenceNetwork } from '../../src/reference/network.ts';
 import { createAdam, createSgd, type ReferenceOptimizer } from '../../src/reference/optim.ts';
 import { closeness, expectAllClose, tolFor, type Numeric, type Tolerance } from '../helpers/allclose.ts';

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Model } from '../../src/engine/model.ts';
-import { lenet5 } from '../../src/graph/spec.ts';
+import { lenet5 } from '../../src/model/spec.ts';
 import { testGpu } from '../helpers/gpu.ts';
 
 describe('pipelines compile when a pass first needs them', () => {

@@ -15,7 +15,7 @@ import { fitStateFromCheckpoint } from '../../src/engine/fit-state.ts';
 import { fit, type EpochLog, type FitOptions, type History } from '../../src/engine/fit.ts';
 import { Model, type ModelOptions } from '../../src/engine/model.ts';
 import type { Gpu } from '../../src/gpu/device.ts';
-import { lenet5 } from '../../src/graph/spec.ts';
+import { lenet5 } from '../../src/model/spec.ts';
 import { crc32 } from '../../src/util/crc32.ts';
 import { testGpu } from '../helpers/gpu.ts';
 import { mnistSlice } from '../helpers/mnist.ts';

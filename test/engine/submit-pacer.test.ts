@@ -10,7 +10,7 @@ import { fit } from '../../src/engine/fit.ts';
 import { Model } from '../../src/engine/model.ts';
 import { defaultSubmitWait, SubmitPacer } from '../../src/engine/submit-pacer.ts';
 import { readF32 } from '../../src/gpu/buffers.ts';
-import { lenet5 } from '../../src/graph/spec.ts';
+import { lenet5 } from '../../src/model/spec.ts';
 import { testGpu } from '../helpers/gpu.ts';
 import { mnistSlice } from '../helpers/mnist.ts';
 

@@ -10,7 +10,7 @@ import type { OptimizerConfig } from '../../src/engine/optimizer-state.ts';
 import { recordTrainPass } from '../../src/engine/passes.ts';
 import { BatchCursor, batchOrder, ResidentDataset } from '../../src/engine/resident-dataset.ts';
 import { TotalsRing } from '../../src/engine/totals-ring.ts';
-import type { ModelSpec } from '../../src/graph/spec.ts';
+import type { ModelSpec } from '../../src/model/spec.ts';
 import type { KernelVariant } from '../../src/kernels/variant.ts';
 
 export interface GpuTrainer {

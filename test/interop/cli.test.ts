@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { captureCheckpoint, decodeCheckpoint } from '../../src/engine/checkpoint.ts';
 import { Model } from '../../src/engine/model.ts';
-import { lenet5 } from '../../src/graph/spec.ts';
-import { writeFileAtomic } from '../../src/node/files.ts';
-import { buildRunCard } from '../../src/research/run-card.ts';
+import { lenet5 } from '../../src/model/spec.ts';
+import { writeFileAtomic } from '../../src/util/node-files.ts';
+import { buildRunCard } from '../../src/engine/run-card.ts';
 import { runCli } from '../helpers/cli.ts';
 import { testGpu } from '../helpers/gpu.ts';
 

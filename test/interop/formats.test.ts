@@ -6,9 +6,9 @@
  */
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
-import { inferShapes } from '../../src/graph/infer.ts';
-import { initParameters } from '../../src/graph/params.ts';
-import { lenet5, lenet5Variant, type ModelSpec } from '../../src/graph/spec.ts';
+import { inferShapes } from '../../src/model/infer.ts';
+import { initParameters } from '../../src/model/params.ts';
+import { lenet5, lenet5Variant, type ModelSpec } from '../../src/model/spec.ts';
 import { InteropError } from '../../src/interop/errors.ts';
 import { convPads, hwioToOihw, oihwToHwio, rowsChwToHwc, rowsHwcToChw } from '../../src/interop/layout.ts';
 import { exportOnnx } from '../../src/interop/onnx.ts';

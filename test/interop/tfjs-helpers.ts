@@ -5,7 +5,7 @@
  * initialisers), and save one back to model.json + weight bytes.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ModelSpec } from '../../src/graph/spec.ts';
+import type { ModelSpec } from '../../src/model/spec.ts';
 import type { TfjsModelJson } from '../../src/interop/tfjs-layers.ts';
 
 let ready: Promise<typeof tf> | undefined;

@@ -8,8 +8,8 @@
  * a recorded training step dispatches exactly this plan.
  */
 import { describe, expect, it } from 'vitest';
-import { inferShapes } from '../../src/graph/infer.ts';
-import { lenet5, lenet5Variant } from '../../src/graph/spec.ts';
+import { inferShapes } from '../../src/model/infer.ts';
+import { lenet5, lenet5Variant } from '../../src/model/spec.ts';
 import { formatKernelPlan, planKernels } from '../../src/kernels/plan.ts';
 import type { KernelVariant } from '../../src/kernels/variant.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -82,5 +82,19 @@ describe('lenet-gpu summary --kernels', () => {
     const wrong = runCli(['summary', '--variant', 'tiled']);
     expect(wrong.status).toBe(2);
     expect(wrong.stderr).toContain('--variant applies to the kernel plan: add --kernels');
+  });
+});
+
+describe('numbers the WGSL fixes are read from it, not copied', () => {
+  it('reads module-scope integer constants and refuses a missing one', async () => {
+    const { wgslConstant } = await import('../../src/kernels/reflect.ts');
+    const { ACTIVATION_CODES } = await import('../../src/kernels/activation.ts');
+    const { TILE_M, TILE_N } = await import('../../src/kernels/conv2d-plan.ts');
+    const code = 'const A: u32 = 7u;\n  const B: i32 = 12; // note\nconst C: f32 = 1.0;';
+    expect(wgslConstant('x.wgsl', code, 'A')).toBe(7);
+    expect(wgslConstant('x.wgsl', code, 'B')).toBe(12);
+    expect(() => wgslConstant('x.wgsl', code, 'C')).toThrow('shaders/x.wgsl defines no integer constant C');
+    expect(ACTIVATION_CODES).toEqual({ linear: 0, tanh: 1, sigmoid: 2, relu: 3 });
+    expect([TILE_M, TILE_N]).toEqual([16, 64]);
   });
 });

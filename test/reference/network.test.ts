@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { inferShapes, type ModelPlan } from '../../src/graph/infer.ts';
-import { initParameters } from '../../src/graph/params.ts';
-import { lenet5, lenet5Variant, type ModelSpec } from '../../src/graph/spec.ts';
+import { inferShapes, type ModelPlan } from '../../src/model/infer.ts';
+import { initParameters } from '../../src/model/params.ts';
+import { lenet5, lenet5Variant, type ModelSpec } from '../../src/model/spec.ts';
 import { ReferenceNetwork } from '../../src/reference/network.ts';
 import { createAdam } from '../../src/reference/optim.ts';
 import { expectNear } from '../helpers/allclose.ts';

@@ -8,9 +8,9 @@
 import { expect, it } from 'vitest';
 import type { ImageDataset } from '../../src/data/dataset.ts';
 import { loadMnistNode } from '../../src/data/mnist-node.ts';
-import { inferShapes } from '../../src/graph/infer.ts';
-import { initParameters } from '../../src/graph/params.ts';
-import { lenet5 } from '../../src/graph/spec.ts';
+import { inferShapes } from '../../src/model/infer.ts';
+import { initParameters } from '../../src/model/params.ts';
+import { lenet5 } from '../../src/model/spec.ts';
 import { ReferenceNetwork } from '../../src/reference/network.ts';
 import { createAdam } from '../../src/reference/optim.ts';
 import { createRng } from '../../src/util/random.ts';

@@ -13,7 +13,7 @@ import { fit, type FitOptions } from '../../src/engine/fit.ts';
 import { Model } from '../../src/engine/model.ts';
 import { ModelBusyError, ModelDisposedError } from '../../src/engine/model-turns.ts';
 import type { Gpu } from '../../src/gpu/device.ts';
-import { lenet5 } from '../../src/graph/spec.ts';
+import { lenet5 } from '../../src/model/spec.ts';
 import { testGpu } from '../helpers/gpu.ts';
 import { mnistSlice } from '../helpers/mnist.ts';
 

@@ -12,7 +12,7 @@ import { fitWithRecovery } from '../../src/engine/resilient-fit.ts';
 import type { Gpu } from '../../src/gpu/device.ts';
 import { requestGpu } from '../../src/gpu/device-node.ts';
 import { GpuLimitError } from '../../src/gpu/errors.ts';
-import { lenet5 } from '../../src/graph/spec.ts';
+import { lenet5 } from '../../src/model/spec.ts';
 import { testGpu } from '../helpers/gpu.ts';
 import { mnistSlice } from '../helpers/mnist.ts';
 

@@ -1,5 +1,5 @@
 /**
- * shaders/augment.wgsl against its CPU reference (src/research/augment-reference.ts):
+ * shaders/augment.wgsl against its CPU reference (src/reference/augment.ts):
  * the identity when every maximum is 0, parity on real MNIST digits and on
  * odd multi-channel shapes at several counters, the counter advancing on the
  * GPU, and the geometry and draws of the reference itself.
@@ -9,12 +9,12 @@ import type { Gpu } from '../../src/gpu/device.ts';
 import { readBytes, readF32, readU32 } from '../../src/gpu/buffers.ts';
 import { Model } from '../../src/engine/model.ts';
 import { BatchCursor, batchOrder, ResidentDataset } from '../../src/engine/resident-dataset.ts';
-import { lenet5 } from '../../src/graph/spec.ts';
+import { lenet5 } from '../../src/model/spec.ts';
 import { decodeTotals } from '../../src/kernels/metrics.ts';
-import { AugmentedInput, recordAugmentedTrainPass } from '../../src/research/augmented-pass.ts';
+import { AugmentedInput, recordAugmentedTrainPass } from '../../src/engine/augmented-pass.ts';
 import { augmentAdvance, augmentBatch, createAugmentCounter, type AugmentDims } from '../../src/kernels/augment.ts';
 import { KernelCache } from '../../src/kernels/kernel.ts';
-import { augmentBatch as refAugment, augmentTransform, augmentUniforms, type AugmentOptions } from '../../src/research/augment-reference.ts';
+import { augmentBatch as refAugment, augmentTransform, augmentUniforms, type AugmentOptions } from '../../src/reference/augment.ts';
 import { createRng } from '../../src/util/random.ts';
 import { testGpu } from '../helpers/gpu.ts';
 import { mnistSlice, normalisedBatch } from '../helpers/mnist.ts';

@@ -6,11 +6,11 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CheckpointHeader } from '../../src/engine/checkpoint.ts';
-import { inferShapes } from '../../src/graph/infer.ts';
-import { lenet5, lenet5Variant } from '../../src/graph/spec.ts';
+import { inferShapes } from '../../src/model/infer.ts';
+import { lenet5, lenet5Variant } from '../../src/model/spec.ts';
 import type { Gpu } from '../../src/gpu/device.ts';
 import { efficiencyCsv, efficiencyReport, formatEfficiency } from '../../src/research/efficiency.ts';
-import { buildRunCard, isRunCard, PACKAGE_VERSION, runCardFromCheckpoint } from '../../src/research/run-card.ts';
+import { buildRunCard, isRunCard, PACKAGE_VERSION, runCardFromCheckpoint } from '../../src/engine/run-card.ts';
 import { deriveSpec, sweep, sweepCsv, sweepCurvesSvg, sweepMarkdown, sweepVariants, type SweepResult } from '../../src/research/sweep.ts';
 import { testGpu } from '../helpers/gpu.ts';
 import { mnistSlice } from '../helpers/mnist.ts';

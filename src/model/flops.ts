@@ -25,7 +25,7 @@
  *   trained sample (2.50 MFLOP); exact (no conv2d_1 input gradient):
  *   2,263,920.
  */
-import type { LayerPlan, ModelPlan } from '../graph/infer.ts';
+import type { LayerPlan, ModelPlan } from './infer.ts';
 
 export interface LayerFlops {
   name: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { inferShapes } from '../../src/graph/infer.ts';
-import { initParameters, layerTensors, parameterLayout } from '../../src/graph/params.ts';
-import { lenet5, lenet5Variant } from '../../src/graph/spec.ts';
+import { inferShapes } from '../../src/model/infer.ts';
+import { initParameters, layerTensors, parameterLayout } from '../../src/model/params.ts';
+import { lenet5, lenet5Variant } from '../../src/model/spec.ts';
 
 describe('parameterLayout', () => {
   it('LeNet-5: kernel then bias per layer, packed, 61,706 in all', () => {

@@ -12,7 +12,7 @@
  * dense), one rng.uniform per element, so a seed fixes every weight.
  */
 import type { Rng } from '../util/random.ts';
-import type { Vec } from './vec.ts';
+import type { Vec } from '../util/vec.ts';
 
 export function glorotLimit(fanIn: number, fanOut: number): number {
   return Math.sqrt(6 / (fanIn + fanOut));

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
-import { inferShapes } from '../../src/graph/infer.ts';
-import { lenet5, lenet5Variant } from '../../src/graph/spec.ts';
-import { formatSummary } from '../../src/graph/summary.ts';
+import { inferShapes } from '../../src/model/infer.ts';
+import { lenet5, lenet5Variant } from '../../src/model/spec.ts';
+import { formatSummary } from '../../src/model/summary.ts';
 
 it('LeNet-5 summary lists every layer, its output shape and parameters, and 61,706 in total', () => {
   const text = formatSummary(inferShapes(lenet5, 32));

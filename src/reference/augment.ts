@@ -7,7 +7,7 @@
  *
  *   augmented (B, C, H, W) <- images (B, C, H, W), counter (the step), options
  */
-import type { Vec } from '../reference/vec.ts';
+import type { Vec } from '../util/vec.ts';
 
 export interface AugmentOptions {
   /** Largest rotation either way, degrees (at most 45). LeCun et al.: about 15. */

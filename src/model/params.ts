@@ -16,7 +16,7 @@
  * order (kernel elements in flat order), zero biases. The draws do not
  * depend on `align`, so the same seed gives the same weights in any layout.
  */
-import { glorotUniform } from '../reference/init.ts';
+import { glorotUniform } from './init.ts';
 import { createRng } from '../util/random.ts';
 import type { ModelPlan } from './infer.ts';
 

@@ -11,14 +11,14 @@
  * checkpoints wrote in a looser shape) and fills what is missing from the
  * header itself. Browser-safe: no Node imports.
  */
-import type { CheckpointHeader } from '../engine/checkpoint.ts';
-import type { EarlyStoppingOptions } from '../engine/early-stopping.ts';
-import type { Evaluation } from '../engine/evaluate.ts';
-import type { EpochLog, History } from '../engine/fit.ts';
-import type { OptimizerConfig } from '../engine/optimizer-state.ts';
+import type { CheckpointHeader } from './checkpoint.ts';
+import type { EarlyStoppingOptions } from './early-stopping.ts';
+import type { Evaluation } from './evaluate.ts';
+import type { EpochLog, History } from './fit.ts';
+import type { OptimizerConfig } from './optimizer-state.ts';
 import type { AdapterReport } from '../gpu/device.ts';
-import { inferShapes } from '../graph/infer.ts';
-import type { ModelSpec } from '../graph/spec.ts';
+import { inferShapes } from '../model/infer.ts';
+import type { ModelSpec } from '../model/spec.ts';
 
 export const RUN_CARD_SCHEMA = 'lenet-gpu/run-card@1';
 export const PACKAGE_NAME = 'lenet-gpu';

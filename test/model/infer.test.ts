@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { inferShapes, SpecError } from '../../src/graph/infer.ts';
-import { lenet5, lenet5Variant, presets, type LayerSpec, type ModelSpec } from '../../src/graph/spec.ts';
+import { inferShapes, SpecError } from '../../src/model/infer.ts';
+import { lenet5, lenet5Variant, presets, type LayerSpec, type ModelSpec } from '../../src/model/spec.ts';
 
 describe('inferShapes on the presets', () => {
   it('LeNet-5: shapes, geometry and 61,706 parameters', () => {

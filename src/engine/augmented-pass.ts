@@ -13,14 +13,14 @@
  * resumed, recovered or rolled-back run draws exactly the transforms an
  * uninterrupted one would. Evaluation and validation passes never augment.
  */
-import { RecordedPass } from '../engine/passes.ts';
-import type { Model } from '../engine/model.ts';
-import type { BatchCursor, ResidentDataset } from '../engine/resident-dataset.ts';
+import { RecordedPass } from './passes.ts';
+import type { Model } from './model.ts';
+import type { BatchCursor, ResidentDataset } from './resident-dataset.ts';
 import { STORAGE } from '../gpu/buffers.ts';
 import { augmentAdvance, augmentBatch, createAugmentCounter } from '../kernels/augment.ts';
 import { advanceCursor, gatherBatch } from '../kernels/gather.ts';
 import { metricsAccumulate } from '../kernels/metrics.ts';
-import { augmentUniforms, type AugmentOptions } from './augment-reference.ts';
+import { augmentUniforms, type AugmentOptions } from '../reference/augment.ts';
 
 /** The buffers augmentation adds to a fit: the raw gathered batch and the step counter. */
 export class AugmentedInput {

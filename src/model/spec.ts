@@ -1,6 +1,6 @@
 /**
  * Model specs: plain JSON-able objects, Keras-like, that shape inference
- * (graph/infer.ts) turns into a fixed plan of buffers and kernel dispatches.
+ * (model/infer.ts) turns into a fixed plan of buffers and kernel dispatches.
  * Layout conventions are in geometry.ts (NCHW, OIHW, dense [in, out]).
  */
 import type { Padding } from '../geometry.ts';
