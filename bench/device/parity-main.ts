@@ -25,7 +25,8 @@ import { runFile, type FileOutcome } from './vitest-shim.ts';
 
 const FILES: Record<string, () => Promise<unknown>> = import.meta.glob(['/test/kernels/*.test.ts', '/test/engine/*parity*.test.ts']);
 
-interface ParitySummary {
+/** What parity.js writes (report-main.ts reads it). */
+export interface ParitySummary {
   ok: boolean;
   passed: number;
   failed: number;

@@ -14,7 +14,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { EpochLog } from '../../src/engine/fit.ts';
 import type { AdapterReport } from '../../src/gpu/device.ts';
+import type { ParitySummary } from './parity-main.ts';
 import type { KernelTime } from '../../src/bench/kernel-profile.ts';
 import type { StepBenchResult } from '../../src/bench/train-step.ts';
 import type { DeviceBenchFile } from './bench-main.ts';
@@ -31,18 +33,7 @@ interface StepRecord {
   log: string;
 }
 
-interface ParityFile {
-  ok: boolean;
-  passed: number;
-  failed: number;
-  skipped: number;
-  filtered: number;
-  errors: string[];
-  seconds: number;
-  adapter?: AdapterReport;
-  files: { file: string; passed: number; failed: number; skipped: number; filtered: number; seconds: number; errors: string[]; tests: { name: string; state: string; ms: number; error?: string }[] }[];
-  selection: unknown;
-}
+type ParityFile = ParitySummary;
 
 interface TorchFile {
   skipped?: string;
@@ -54,16 +45,6 @@ interface TorchFile {
   rows?: { batch: number; mode: string; samplesPerSecond: number; msPerStep: number; stepsPerRepeat: number; repeats: number; values?: number[]; error?: string }[];
 }
 
-interface EpochLog {
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  steps: number;
-  seconds: number;
-  samplesPerSecond: number;
-}
 
 function readJson<T>(path: string): T | undefined {
   try {
