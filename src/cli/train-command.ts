@@ -47,7 +47,7 @@ data and run:
   --test-limit N           evaluate on the first N test images
   --max-steps-per-epoch N  cap steps per epoch
   --steps-per-submit N     steps recorded per GPU command buffer (default 8)
-  --variant blocked|tiled  kernel variant (default: chosen by adapter)
+  --variant blocked|tiled|compact  kernel variant (default: chosen by adapter; compact compiles fastest)
   --augment                random rotations (15°), scalings (15%) and shifts (2 px) on the GPU
   --out DIR                output folder (default runs/<preset>): last.ckpt and, with a
                            monitored metric, best.ckpt after every epoch; model.ckpt at the end

@@ -10,7 +10,7 @@ import type { EarlyStoppingOptions, MonitoredMetric } from '../engine/early-stop
 import type { OptimizerConfig } from '../engine/optimizer-state.ts';
 import { defaultRecipe, recipes } from '../engine/recipes.ts';
 import type { ModelSpec } from '../model/spec.ts';
-import type { KernelVariant } from '../kernels/variant.ts';
+import { KERNEL_VARIANTS, type KernelVariant } from '../kernels/variant.ts';
 import { loadSpec, numberFlag, positiveInt, UsageError } from './options.ts';
 
 export interface TrainSettings {
@@ -102,8 +102,8 @@ export function explicitSettings(f: TrainFlags, base: TrainSettings): Partial<Tr
   if (f.augment) out.augment = true;
   if (f.out) out.out = f.out;
   if (f.variant !== undefined) {
-    if (f.variant !== 'blocked' && f.variant !== 'tiled') throw new UsageError(`--variant must be blocked or tiled, got "${f.variant}"`);
-    out.variant = f.variant;
+    if (!(KERNEL_VARIANTS as readonly string[]).includes(f.variant)) throw new UsageError(`--variant must be one of ${KERNEL_VARIANTS.join(', ')}, got "${f.variant}"`);
+    out.variant = f.variant as KernelVariant;
   }
   if (f.optimizer !== undefined || f.lr !== undefined || f.momentum !== undefined) {
     const kind = f.optimizer ?? base.optimizer.kind;

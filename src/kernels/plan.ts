@@ -27,11 +27,11 @@ import type { ActivationKind } from '../reference/activation.ts';
 import { conv2dForwardEntry, conv2dFusesAvgPool, conv2dFusesAvgPoolBackward, conv2dInputEntry, conv2dSplitK, conv2dWeightEntry, forwardProduct, usesWindowKernels, windowBlock } from './conv2d-plan.ts';
 import type { KernelVariant } from './variant.ts';
 
-export const denseEntries = (variant: KernelVariant): { forward: string; weight: string; input: string } => ({
-  forward: `dense_forward_${variant}`,
-  weight: `dense_backward_weight_${variant}`,
-  input: `dense_backward_input_${variant}`,
-});
+/** The dense products' entry points: 'compact' runs the blocked kernels (with narrow blocks, dense.ts). */
+export const denseEntries = (variant: KernelVariant): { forward: string; weight: string; input: string } => {
+  const v = variant === 'tiled' ? 'tiled' : 'blocked';
+  return { forward: `dense_forward_${v}`, weight: `dense_backward_weight_${v}`, input: `dense_backward_input_${v}` };
+};
 
 /** Average pooling whose windows do not overlap scatters each gradient without a search. */
 export function poolBackwardEntry(mode: 'avg' | 'max', g: Pool2dGeometry): string {

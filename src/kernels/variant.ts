@@ -6,13 +6,20 @@
  *   such as SwiftShader run it 10x faster than tiling, because their barriers
  *   are costly and their "threads" are CPU lanes with large caches.
  * - 'tiled': workgroup-memory tiling with barriers: what real GPUs want.
+ * - 'compact': the blocked variant's general kernels only (no sliding-window
+ *   convolutions, 8-column dense blocks): slower per step, but the quickest
+ *   to compile on a CPU adapter, where compiling is most of a process that
+ *   predicts a few images (lenet-gpu predict: 1.4 s to build LeNet-5's
+ *   forward pass instead of 3 s on SwiftShader). Never the default.
  *
  * Rule (documented; a timed trial can override it): CPU/fallback adapters get
  * 'blocked', everything else 'tiled'.
  */
 import { isCpuAdapter, type AdapterReport } from '../gpu/device.ts';
 
-export type KernelVariant = 'blocked' | 'tiled';
+export type KernelVariant = 'blocked' | 'tiled' | 'compact';
+
+export const KERNEL_VARIANTS: readonly KernelVariant[] = ['blocked', 'tiled', 'compact'];
 
 export function defaultVariant(report: Pick<AdapterReport, 'isFallback' | 'vendor' | 'architecture'>): KernelVariant {
   return isCpuAdapter(report) ? 'blocked' : 'tiled';

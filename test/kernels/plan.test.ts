@@ -29,6 +29,11 @@ const STEP_ENTRIES: Record<string, Record<KernelVariant, Record<string, number>>
       avg_pool_backward_disjoint: 2, conv2d_reduce_partials: 2, activation_backward: 0,
       dense_forward_tiled: 3, dense_backward_weight_tiled: 3, dense_backward_input_tiled: 3,
     },
+    compact: {
+      conv2d_forward: 2, avg_pool_forward: 2, conv2d_backward_weight: 2, conv2d_backward_input: 1, // no window kernels, no fusion
+      avg_pool_backward_disjoint: 2, conv2d_reduce_partials: 2, activation_backward: 0,
+      dense_forward_blocked: 3, dense_backward_weight_blocked: 3, dense_backward_input_blocked: 3,
+    },
   },
   'lenet5-variant': {
     blocked: {
@@ -41,6 +46,10 @@ const STEP_ENTRIES: Record<string, Record<KernelVariant, Record<string, number>>
       conv2d_forward_tiled: 3, max_pool_forward: 2, max_pool_backward: 2, conv2d_backward_weight_tiled: 3, conv2d_backward_input_tiled: 2,
       activation_backward: 0, dense_forward_tiled: 2, dense_backward_weight_tiled: 2, dense_backward_input_tiled: 2,
     },
+    compact: {
+      conv2d_forward: 3, max_pool_forward: 2, max_pool_backward: 2, conv2d_backward_weight: 3, conv2d_backward_input: 2,
+      activation_backward: 0, dense_forward_blocked: 2, dense_backward_weight_blocked: 2, dense_backward_input_blocked: 2,
+    },
   },
 };
 
@@ -48,7 +57,7 @@ describe.each([
   ['lenet5', lenet5],
   ['lenet5-variant', lenet5Variant],
 ])('%s kernel plan', (name, spec) => {
-  for (const variant of ['blocked', 'tiled'] as const) {
+  for (const variant of ['blocked', 'tiled', 'compact'] as const) {
     it(`${variant}: the entry points and fusions the preset must take`, () => {
       const kp = planKernels(inferShapes(spec, 64), variant);
       console.log(formatKernelPlan(kp));
