@@ -84,7 +84,8 @@ RUNTIME_FILES=(
 )
 FALLBACK_LIBS=()
 for lib in libstdc++.so.6 libgcc_s.so.1; do
-  p=$(ldconfig -p 2>/dev/null | awk -v l="$lib" '$1 == l && /x86-64/ { print $NF; exit }')
+  # awk reads to the end: an early exit would hand ldconfig a SIGPIPE, which pipefail turns into a failure.
+  p=$(ldconfig -p 2>/dev/null | awk -v l="$lib" '!found && $1 == l && /x86-64/ { print $NF; found = 1 }')
   [ -n "$p" ] && FALLBACK_LIBS+=("$(readlink -f "$p")")
 done
 runtime_stamp=$(stamp_of "${RUNTIME_FILES[@]}" "${FALLBACK_LIBS[@]}")

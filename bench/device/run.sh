@@ -99,7 +99,8 @@ while pos < len(data):
 EOF
   fi
 }
-has_lib() { { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true; } | grep -q "$1 .*x86-64"; }
+# grep reads to the end (no -q): an early exit would hand the writer a SIGPIPE, which pipefail reports as a failure.
+has_lib() { { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true; } | grep "$1 .*x86-64" >/dev/null; }
 
 say "mode $MODE, kit $KIT, work $WORK, results $RESULTS, budget ${BUDGET}s"
 mkdir -p "$WORK/bin" "$WORK/lib"
@@ -109,7 +110,7 @@ untar_xz "$KIT/runtime.tar.xz" "$WORK"
 cp -r "$KIT/app" "$WORK/app"
 NODE=$WORK/bin/node
 # The C++ runtime Node and Dawn were built against, only where the machine's own is missing or too old.
-if ldd "$NODE" "$WORK/node_modules/webgpu/dist/linux-x64/dawn.node" 2>&1 | grep -q 'not found'; then
+if ldd "$NODE" "$WORK/node_modules/webgpu/dist/linux-x64/dawn.node" 2>&1 | grep 'not found' >/dev/null; then
   say "the machine's C++ runtime does not satisfy Node/Dawn: using the kit's fallback-lib"
   export LD_LIBRARY_PATH=$WORK/fallback-lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
@@ -129,7 +130,7 @@ if ls "$KIT"/debs/*.deb >/dev/null 2>&1; then
   for pair in libvulkan.so.1 libGLdispatch.so.0; do
     if [ "$DRY" = 1 ] || ! has_lib "$pair"; then
       [ -d "$WORK/debroot" ] || { mkdir -p "$WORK/debroot"; for deb in "$KIT"/debs/*.deb; do undeb "$deb" "$WORK/debroot"; done; }
-      found=$(find "$WORK/debroot" -name "$pair" | head -1)
+      found=$(find "$WORK/debroot" -name "$pair" -print -quit)
       if [ -n "$found" ]; then ln -sf "$found" "$WORK/lib/$pair"; LOADER=kit; fi
     fi
   done

@@ -8,8 +8,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BEGIN, END, generatedSections, regenerate } from '../../scripts/wgsl/unrolled.ts';
-import { REPO_ROOT } from '../helpers/browser.ts';
+import { fileURLToPath } from 'node:url';
 
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const write = process.env.LENET_GPU_WRITE_WGSL === '1';
 
 describe('generated WGSL sections', () => {
