@@ -18,8 +18,8 @@ struct ActivationParams {
   count: u32,
 }
 
-@group(0) @binding(0) var<uniform> params: ActivationParams;
-@group(0) @binding(1) var<storage, read> inp: array<f32>;
+@group(0) @binding(3) var<uniform> params: ActivationParams;
+@group(0) @binding(0) var<storage, read> inp: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 // Index of this invocation's first element, or `count` (nothing to do) past the end.
@@ -39,7 +39,7 @@ fn activation_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
 }
 
 // Backward bindings: `inp` is dout, `fwd_out` the forward output, `out` dinp.
-@group(0) @binding(3) var<storage, read> fwd_out: array<f32>;
+@group(0) @binding(1) var<storage, read> fwd_out: array<f32>;
 
 fn backward_element(i: u32) -> f32 {
   return inp[i] * activation_grad_from_output(fwd_out[i], ACTIVATION);

@@ -76,7 +76,7 @@
 // shifted input to KH x KW accumulators per o. The invocations of input
 // channel 0 also sum dout: the bias gradient. Each chunk writes its partial
 // sums to partials [chunk][Cout*Cin*KH*KW + Cout] (dweight, then dbias);
-// conv2d_reduce_partials (conv2d.wgsl) adds the chunks in order.
+// conv2d_backward_weight_reduce (conv2d.wgsl) adds the chunks in order.
 //
 // Every sum runs in a fixed order and every output is written once, so
 // results are bit-identical run to run. Everything here OVERWRITES its
@@ -122,15 +122,15 @@ struct WindowParams {
   chunk_count: i32,
 }
 
-@group(0) @binding(0) var<uniform> params: WindowParams;
-@group(0) @binding(1) var<storage, read> inp: array<f32>;          // (B, Cin, H, W)
-@group(0) @binding(2) var<storage, read> weight: array<f32>;       // (Cout, Cin, KH, KW)
-@group(0) @binding(3) var<storage, read> bias: array<f32>;         // (Cout)
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;    // (B, Cout, OH, OW)
-@group(0) @binding(5) var<storage, read> dout: array<f32>;         // (B, Cout, OH, OW), pre-activation gradient
-@group(0) @binding(6) var<storage, read_write> dinp: array<f32>;   // (B, Cin, H, W)
-@group(0) @binding(7) var<storage, read_write> partials: array<f32>; // (chunk_count, Cout*Cin*KH*KW + Cout)
-@group(0) @binding(8) var<storage, read_write> pooled: array<f32>;  // (B, Cout, OH/2, OW/2)
+@group(0) @binding(10) var<uniform> params: WindowParams;
+@group(0) @binding(0) var<storage, read> inp: array<f32>;          // (B, Cin, H, W)
+@group(0) @binding(1) var<storage, read> weight: array<f32>;       // (Cout, Cin, KH, KW)
+@group(0) @binding(2) var<storage, read> bias: array<f32>;         // (Cout)
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;    // (B, Cout, OH, OW)
+@group(0) @binding(3) var<storage, read> dout: array<f32>;         // (B, Cout, OH, OW), pre-activation gradient
+@group(0) @binding(7) var<storage, read_write> dinp: array<f32>;   // (B, Cin, H, W)
+@group(0) @binding(8) var<storage, read_write> partials: array<f32>; // (chunk_count, Cout*Cin*KH*KW + Cout)
+@group(0) @binding(9) var<storage, read_write> pooled: array<f32>;  // (B, Cout, OH/2, OW/2)
 
 const LANES = vec4i(0, 1, 2, 3);
 
@@ -922,8 +922,8 @@ fn conv2d_backward_weight_window(@builtin(workgroup_id) wid: vec3u, @builtin(num
 // in avg_pool_backward_disjoint's order of operations, so the sums are those
 // of the unfused pair. ROWS is even and tiles start at even columns.
 
-@group(0) @binding(9) var<storage, read> dpool: array<f32>;  // (B, Cout, OH/2, OW/2)
-@group(0) @binding(10) var<storage, read> fwd_out: array<f32>;  // (B, Cout, OH, OW), y: this layer's output
+@group(0) @binding(4) var<storage, read> dpool: array<f32>;  // (B, Cout, OH/2, OW/2)
+@group(0) @binding(5) var<storage, read> fwd_out: array<f32>;  // (B, Cout, OH, OW), y: this layer's output
 
 fn act_grad4(at: i32) -> vec4f {
   return vec4f(activation_grad_from_output(fwd_out[at], ACTIVATION), activation_grad_from_output(fwd_out[at + 1], ACTIVATION),

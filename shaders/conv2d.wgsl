@@ -29,17 +29,17 @@
 // invocation owns a register block of CH_BLOCK (1..8) channels x 8 positions,
 // two vec4 accumulators per channel, so each reduction step loads 8
 // activations and CH_BLOCK weights for 8 x CH_BLOCK multiply-adds.
-//   conv2d_forward:          output channels x output positions n = (oh*OW + ow)*B + b,
-//                            reduced over (kh, kw, ci).
-//   conv2d_backward_input:   input channels x input positions n = (ih*W + iw)*B + b,
-//                            reduced over (kh, kw, co) in gather form: input
-//                            (ih, iw) took tap (kh, kw) from output
-//                            ((ih + pad_top - kh) / stride_h, (iw + pad_left - kw) / stride_w)
-//                            when both divide exactly and land in range, so there
-//                            is no scatter and no atomics.
-//   conv2d_backward_weight:  output channels x taps n = (ci*KH + kh)*KW + kw, plus a
-//                            virtual tap n = K whose input is 1 (its sum is dbias),
-//                            reduced over one chunk of output rows (b, oh): split-K.
+//   conv2d_forward_blocked:         output channels x output positions n = (oh*OW + ow)*B + b,
+//                                   reduced over (kh, kw, ci).
+//   conv2d_backward_input_blocked:  input channels x input positions n = (ih*W + iw)*B + b,
+//                                   reduced over (kh, kw, co) in gather form: input
+//                                   (ih, iw) took tap (kh, kw) from output
+//                                   ((ih + pad_top - kh) / stride_h, (iw + pad_left - kw) / stride_w)
+//                                   when both divide exactly and land in range, so there
+//                                   is no scatter and no atomics.
+//   conv2d_backward_weight_blocked: output channels x taps n = (ci*KH + kh)*KW + kw, plus a
+//                                   virtual tap n = K whose input is 1 (its sum is dbias),
+//                                   reduced over one chunk of output rows (b, oh): split-K.
 // Positions are batch-minor, so with B a multiple of 8 the 8 positions of a
 // block share one pixel: they take the same taps, and a tap that falls in the
 // padding for the whole block is skipped, not computed as zeros.
@@ -60,7 +60,7 @@
 // Split-K for the weight gradient: the reduction over the N = B*OH*OW output
 // positions is cut into chunk_count chunks of chunk_rows output rows (b, oh)
 // each. The first pass writes one partial sum per chunk into
-// partials [chunk][Cout*K + Cout] (dweight then dbias); conv2d_reduce_partials
+// partials [chunk][Cout*K + Cout] (dweight then dbias); conv2d_backward_weight_reduce
 // then sums the chunks in chunk order into dweight and dbias. No atomics, one
 // fixed order: deterministic.
 //
@@ -95,17 +95,17 @@ struct Conv2dParams {
   chunk_rows: i32,
 }
 
-@group(0) @binding(0) var<uniform> params: Conv2dParams;
-@group(0) @binding(1) var<storage, read> inp: array<f32>;          // (B, Cin, H, W)
-@group(0) @binding(2) var<storage, read> weight: array<f32>;       // (Cout, Cin, KH, KW)
-@group(0) @binding(3) var<storage, read> bias: array<f32>;         // (Cout)
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;    // (B, Cout, OH, OW)
-@group(0) @binding(5) var<storage, read> dout: array<f32>;         // (B, Cout, OH, OW), pre-activation gradient
+@group(0) @binding(10) var<uniform> params: Conv2dParams;
+@group(0) @binding(0) var<storage, read> inp: array<f32>;          // (B, Cin, H, W)
+@group(0) @binding(1) var<storage, read> weight: array<f32>;       // (Cout, Cin, KH, KW)
+@group(0) @binding(2) var<storage, read> bias: array<f32>;         // (Cout)
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;    // (B, Cout, OH, OW)
+@group(0) @binding(3) var<storage, read> dout: array<f32>;         // (B, Cout, OH, OW), pre-activation gradient
 @group(0) @binding(6) var<storage, read_write> dinp: array<f32>;   // (B, Cin, H, W)
 @group(0) @binding(7) var<storage, read_write> partials: array<f32>;   // (chunk_count, Cout*K + Cout), written
-@group(0) @binding(8) var<storage, read> partials_in: array<f32>;      // the same buffer, read by the reduction
-@group(0) @binding(9) var<storage, read_write> dweight: array<f32>;    // (Cout, Cin, KH, KW)
-@group(0) @binding(10) var<storage, read_write> dbias: array<f32>;     // (Cout)
+@group(0) @binding(4) var<storage, read> partials_in: array<f32>;      // the same buffer, read by the reduction
+@group(0) @binding(8) var<storage, read_write> dweight: array<f32>;    // (Cout, Cin, KH, KW)
+@group(0) @binding(9) var<storage, read_write> dbias: array<f32>;     // (Cout)
 
 const LANES = vec4i(0, 1, 2, 3);
 
@@ -165,9 +165,9 @@ fn store_output_block(lo: vec4f, hi: vec4f, co: i32, out_at: array<vec4i, 2>, n0
   }
 }
 
-// conv2d_forward: CH_BLOCK output channels x 8 output positions n = (oh*OW + ow)*B + b.
+// conv2d_forward_blocked: CH_BLOCK output channels x 8 output positions n = (oh*OW + ow)*B + b.
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn conv2d_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn conv2d_forward_blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let item = linear_invocation(wid, nwg, lid);
   if (item >= params.work_items) { return; }
   let H = params.in_height;
@@ -272,11 +272,11 @@ fn store_dinp_block(lo: vec4f, hi: vec4f, ci: i32, dinp_at: array<vec4i, 2>, n0:
   }
 }
 
-// conv2d_backward_input: CH_BLOCK input channels x 8 input positions n = (ih*W + iw)*B + b.
+// conv2d_backward_input_blocked: CH_BLOCK input channels x 8 input positions n = (ih*W + iw)*B + b.
 // Tap (kh, kw) of input position (ih, iw) came from output (oh, ow) =
 // ((ih + pad_top - kh) / stride_h, (iw + pad_left - kw) / stride_w) when both divide and are in range.
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn conv2d_backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn conv2d_backward_input_blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let item = linear_invocation(wid, nwg, lid);
   if (item >= params.work_items) { return; }
   let W = params.in_width;
@@ -386,10 +386,10 @@ fn store_partial_block(lo: vec4f, hi: vec4f, chunk: i32, co: i32, n0: i32) {
   }
 }
 
-// conv2d_backward_weight: CH_BLOCK output channels x 8 taps n = (ci*KH + kh)*KW + kw
+// conv2d_backward_weight_blocked: CH_BLOCK output channels x 8 taps n = (ci*KH + kh)*KW + kw
 // (tap K reads the constant 1: its sum is dbias), over one chunk of output rows.
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn conv2d_backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn conv2d_backward_weight_blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let item = linear_invocation(wid, nwg, lid);
   if (item >= params.work_items) { return; }
   let H = params.in_height;
@@ -482,7 +482,7 @@ fn conv2d_backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
 
 // Sums the chunks' partial sums in chunk order: one invocation per dweight/dbias element.
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn conv2d_reduce_partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn conv2d_backward_weight_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = linear_invocation(wid, nwg, lid);
   let weights = params.out_channels * params.in_channels * params.kernel_h * params.kernel_w;
   let per_chunk = weights + params.out_channels;

@@ -44,14 +44,14 @@ struct GatherParams {
   index_count: u32,
 }
 
-@group(0) @binding(0) var<uniform> params: GatherParams;
-@group(0) @binding(1) var<storage, read> pixels: array<u32>;
-@group(0) @binding(2) var<storage, read> labels: array<u32>;
-@group(0) @binding(3) var<storage, read> indices: array<u32>;
+@group(0) @binding(8) var<uniform> params: GatherParams;
+@group(0) @binding(0) var<storage, read> pixels: array<u32>;
+@group(0) @binding(1) var<storage, read> labels: array<u32>;
+@group(0) @binding(2) var<storage, read> indices: array<u32>;
 // The cursor as gather_batch reads it; advance_cursor binds it writable below.
-@group(0) @binding(4) var<storage, read> cursor_in: u32;
-@group(0) @binding(5) var<storage, read_write> images: array<f32>;
-@group(0) @binding(6) var<storage, read_write> batch_labels: array<u32>;
+@group(0) @binding(3) var<storage, read> cursor_in: u32;
+@group(0) @binding(4) var<storage, read_write> images: array<f32>;
+@group(0) @binding(5) var<storage, read_write> batch_labels: array<u32>;
 
 fn pixel_byte(address: u32) -> u32 {
   return extractBits(pixels[address >> 2u], (address & 3u) * 8u, 8u);
@@ -84,7 +84,7 @@ fn unpack_pixels(word: u32) -> vec4f {
   return vec4f(vec4u(word, word >> 8u, word >> 16u, word >> 24u) & vec4u(255u)) / 255.0;
 }
 
-@group(0) @binding(8) var<storage, read_write> images4: array<vec4f>;
+@group(0) @binding(7) var<storage, read_write> images4: array<vec4f>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn gather_batch(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -120,7 +120,7 @@ fn gather_batch_unaligned(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
   }
 }
 
-@group(0) @binding(7) var<storage, read_write> cursor: u32;
+@group(0) @binding(6) var<storage, read_write> cursor: u32;
 
 @compute @workgroup_size(1)
 fn advance_cursor() {

@@ -55,20 +55,20 @@ struct OptimizerState {
   reserved: u32,
 }
 
-@group(0) @binding(0) var<uniform> opt: OptimizerParams;
-@group(0) @binding(1) var<storage, read_write> state: OptimizerState;
+@group(0) @binding(12) var<uniform> opt: OptimizerParams;
+@group(0) @binding(3) var<storage, read_write> state: OptimizerState;
 // The state as the updates read it.
-@group(0) @binding(2) var<storage, read> state_in: OptimizerState;
-@group(0) @binding(3) var<storage, read> grads: array<f32>;
-@group(0) @binding(4) var<storage, read> grads4: array<vec4f>;
-@group(0) @binding(5) var<storage, read_write> params: array<f32>;
-@group(0) @binding(6) var<storage, read_write> params4: array<vec4f>;
-@group(0) @binding(7) var<storage, read_write> m: array<f32>;
-@group(0) @binding(8) var<storage, read_write> m4: array<vec4f>;
-@group(0) @binding(9) var<storage, read_write> v: array<f32>;
-@group(0) @binding(10) var<storage, read_write> v4: array<vec4f>;
-@group(0) @binding(11) var<storage, read_write> velocity: array<f32>;
-@group(0) @binding(12) var<storage, read_write> velocity4: array<vec4f>;
+@group(0) @binding(0) var<storage, read> state_in: OptimizerState;
+@group(0) @binding(1) var<storage, read> grads: array<f32>;
+@group(0) @binding(2) var<storage, read> grads4: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> params: array<f32>;
+@group(0) @binding(5) var<storage, read_write> params4: array<vec4f>;
+@group(0) @binding(6) var<storage, read_write> m: array<f32>;
+@group(0) @binding(7) var<storage, read_write> m4: array<vec4f>;
+@group(0) @binding(8) var<storage, read_write> v: array<f32>;
+@group(0) @binding(9) var<storage, read_write> v4: array<vec4f>;
+@group(0) @binding(10) var<storage, read_write> velocity: array<f32>;
+@group(0) @binding(11) var<storage, read_write> velocity4: array<vec4f>;
 
 // 1 - exp(-x) for x >= 0, accurate where 1 - exp(-x) cancels (small x).
 fn one_minus_exp_neg(x: f32) -> f32 {

@@ -287,17 +287,17 @@ export function conv2dFusesAvgPoolBackward(g: Conv2dGeometry, pool: Pool2dGeomet
 export function conv2dForwardEntry(g: Conv2dGeometry, variant: KernelVariant, pooled = false): string {
   if (variant === 'tiled') return 'conv2d_forward_tiled';
   if (usesWindowKernels(g, variant)) return pooled ? 'conv2d_forward_window_pooled' : 'conv2d_forward_window';
-  return 'conv2d_forward';
+  return 'conv2d_forward_blocked';
 }
 
-/** The weight gradient's partial-sums entry point (its reduction is conv2d_reduce_partials); `throughPool`: from a following pooling's gradient. */
+/** The weight gradient's partial-sums entry point (its reduction is conv2d_backward_weight_reduce); `throughPool`: from a following pooling's gradient. */
 export function conv2dWeightEntry(g: Conv2dGeometry, variant: KernelVariant, throughPool = false): string {
   if (throughPool) return 'conv2d_backward_weight_window_pooled';
   if (variant === 'tiled') return 'conv2d_backward_weight_tiled';
-  return usesWindowKernels(g, variant) ? 'conv2d_backward_weight_window' : 'conv2d_backward_weight';
+  return usesWindowKernels(g, variant) ? 'conv2d_backward_weight_window' : 'conv2d_backward_weight_blocked';
 }
 
 export function conv2dInputEntry(g: Conv2dGeometry, variant: KernelVariant): string {
   if (variant === 'tiled') return 'conv2d_backward_input_tiled';
-  return usesWindowKernels(g, variant) ? 'conv2d_backward_input_window' : 'conv2d_backward_input';
+  return usesWindowKernels(g, variant) ? 'conv2d_backward_input_window' : 'conv2d_backward_input_blocked';
 }

@@ -283,12 +283,12 @@ async function weightGradDispatches(
       });
     }
     first.owned.push(partials);
-    const reduce = await cache.get(shader, 'conv2d_reduce_partials', { WORKGROUP_SIZE });
+    const reduce = await cache.get(shader, 'conv2d_backward_weight_reduce', { WORKGROUP_SIZE });
     const second = makeDispatch(cache.device, reduce, {
       uniforms: conv2dUniforms(g, split.partialsPerChunk, split),
       buffers: { partials_in: partials, dweight: io.dweight, dbias: io.dbias },
       workgroups: grid1d(cache.device, split.partialsPerChunk, WORKGROUP_SIZE),
-      label: `conv2d_reduce_partials(${geometry}, ${split.chunks} chunks)`,
+      label: `conv2d_backward_weight_reduce(${geometry}, ${split.chunks} chunks)`,
     });
     return [first, second];
   } catch (error) {

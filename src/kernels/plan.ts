@@ -127,11 +127,11 @@ export function planKernels(plan: ModelPlan, variant: KernelVariant): KernelPlan
       if (writesPool) forward.notes.push('+ the 2x2 average pooling after it');
       backward.notes.push(`weight gradient in ${conv2dSplitK(g, variant).chunks} chunks (split-K)`);
       if (i === 0 && throughPool) {
-        backward.entries.push(conv2dWeightEntry(g, variant, true), 'conv2d_reduce_partials');
+        backward.entries.push(conv2dWeightEntry(g, variant, true), 'conv2d_backward_weight_reduce');
         backward.notes.push(`weight gradient from the pooling's gradient, through ${act}'`);
       } else {
         if (ownDerivative) backward.entries.push('activation_backward');
-        backward.entries.push(conv2dWeightEntry(g, variant, false), 'conv2d_reduce_partials');
+        backward.entries.push(conv2dWeightEntry(g, variant, false), 'conv2d_backward_weight_reduce');
         if (hasInputGrad) backward.entries.push(conv2dInputEntry(g, variant));
         else backward.notes.push('no input gradient: first layer');
       }

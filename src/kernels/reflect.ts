@@ -2,9 +2,11 @@
  * What a WGSL entry point binds, read from the source with wgsl_reflect, so
  * bind group layouts never come from a second hand-written table.
  *
- * Convention (all shaders): group 0 only; uniforms are `var<uniform>`, inputs
- * `var<storage, read>`, outputs `var<storage, read_write>`. Uniform structs
- * hold only u32/i32/f32 scalars and are packed by member name.
+ * Convention (all shaders; test/kernels/wgsl-conventions.test.ts): group 0
+ * only; inputs are `var<storage, read>`, outputs `var<storage, read_write>`,
+ * uniforms `var<uniform>`, numbered in that order from 0. Buffers are bound by
+ * name, never by number. Uniform structs hold only u32/i32/f32 scalars and
+ * are packed by member name.
  */
 import { ResourceType, WgslReflect, type StructInfo } from 'wgsl_reflect/wgsl_reflect.module.js';
 

@@ -21,25 +21,25 @@ const STEP_ENTRIES: Record<string, Record<KernelVariant, Record<string, number>>
       conv2d_forward_window_pooled: 2, avg_pool_forward: 0, // pooling written by both convolutions
       conv2d_backward_weight_window_pooled: 1, // conv1's weight gradient straight from the pooled gradient
       conv2d_backward_weight_window: 1, conv2d_backward_input_window: 1, // conv2; conv1 has no input gradient
-      avg_pool_backward_disjoint: 1, conv2d_reduce_partials: 2, activation_backward: 0,
+      avg_pool_backward_disjoint: 1, conv2d_backward_weight_reduce: 2, activation_backward: 0,
       dense_forward_blocked: 3, dense_backward_weight_blocked: 3, dense_backward_input_blocked: 3,
     },
     tiled: {
       conv2d_forward_tiled: 2, avg_pool_forward: 2, conv2d_backward_weight_tiled: 2, conv2d_backward_input_tiled: 1,
-      avg_pool_backward_disjoint: 2, conv2d_reduce_partials: 2, activation_backward: 0,
+      avg_pool_backward_disjoint: 2, conv2d_backward_weight_reduce: 2, activation_backward: 0,
       dense_forward_tiled: 3, dense_backward_weight_tiled: 3, dense_backward_input_tiled: 3,
     },
     compact: {
-      conv2d_forward: 2, avg_pool_forward: 2, conv2d_backward_weight: 2, conv2d_backward_input: 1, // no window kernels, no fusion
-      avg_pool_backward_disjoint: 2, conv2d_reduce_partials: 2, activation_backward: 0,
+      conv2d_forward_blocked: 2, avg_pool_forward: 2, conv2d_backward_weight_blocked: 2, conv2d_backward_input_blocked: 1, // no window kernels, no fusion
+      avg_pool_backward_disjoint: 2, conv2d_backward_weight_reduce: 2, activation_backward: 0,
       dense_forward_blocked: 3, dense_backward_weight_blocked: 3, dense_backward_input_blocked: 3,
     },
   },
   'lenet5-variant': {
     blocked: {
-      conv2d_forward_window: 2, conv2d_forward: 1, // the 4x4 conv on a 4x4 input takes the general kernel
+      conv2d_forward_window: 2, conv2d_forward_blocked: 1, // the 4x4 conv on a 4x4 input takes the general kernel
       max_pool_forward: 2, max_pool_backward: 2,
-      conv2d_backward_weight_window: 2, conv2d_backward_input_window: 1, conv2d_backward_weight: 1, conv2d_backward_input: 1,
+      conv2d_backward_weight_window: 2, conv2d_backward_input_window: 1, conv2d_backward_weight_blocked: 1, conv2d_backward_input_blocked: 1,
       activation_backward: 0, dense_forward_blocked: 2, dense_backward_weight_blocked: 2, dense_backward_input_blocked: 2,
     },
     tiled: {
@@ -47,7 +47,7 @@ const STEP_ENTRIES: Record<string, Record<KernelVariant, Record<string, number>>
       activation_backward: 0, dense_forward_tiled: 2, dense_backward_weight_tiled: 2, dense_backward_input_tiled: 2,
     },
     compact: {
-      conv2d_forward: 3, max_pool_forward: 2, max_pool_backward: 2, conv2d_backward_weight: 3, conv2d_backward_input: 2,
+      conv2d_forward_blocked: 3, max_pool_forward: 2, max_pool_backward: 2, conv2d_backward_weight_blocked: 3, conv2d_backward_input_blocked: 2,
       activation_backward: 0, dense_forward_blocked: 2, dense_backward_weight_blocked: 2, dense_backward_input_blocked: 2,
     },
   },
