@@ -23,8 +23,8 @@ import type { AdapterReport } from '../../src/gpu/device.ts';
 import { testGpu } from '../../test/helpers/gpu.ts';
 import { runFile, type FileOutcome } from './vitest-shim.ts';
 
-const FILES: Record<string, () => Promise<unknown>> = import.meta.glob(['/test/kernels/*.test.ts', '/test/engine/*parity*.test.ts', '!/test/kernels/wgsl-generated.test.ts']);
-// (wgsl-generated.test.ts checks the shaders' source text against their generator: nothing a GPU changes.)
+const FILES: Record<string, () => Promise<unknown>> = import.meta.glob(['/test/kernels/*.test.ts', '/test/engine/*parity*.test.ts', '!/test/kernels/wgsl-*.test.ts']);
+// (test/kernels/wgsl-*.test.ts check the shaders' source text: generated sections, conventions. Nothing a GPU changes.)
 
 /** What parity.js writes (report-main.ts reads it). */
 export interface ParitySummary {
