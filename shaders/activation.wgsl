@@ -18,9 +18,9 @@ struct ActivationParams {
   count: u32,
 }
 
-@group(0) @binding(3) var<uniform> params: ActivationParams;
 @group(0) @binding(0) var<storage, read> inp: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> params: ActivationParams;
 
 // Index of this invocation's first element, or `count` (nothing to do) past the end.
 fn first_element(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {

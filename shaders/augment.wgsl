@@ -39,10 +39,10 @@ struct AugmentParams {
   max_shift: f32,
 }
 
-@group(0) @binding(4) var<uniform> params: AugmentParams;
 @group(0) @binding(0) var<storage, read> images: array<f32>;
 @group(0) @binding(1) var<storage, read> counter_in: u32;
 @group(0) @binding(2) var<storage, read_write> augmented: array<f32>;
+@group(0) @binding(4) var<uniform> params: AugmentParams;
 
 fn pcg_hash(x: u32) -> u32 {
   let state = x * 747796405u + 2891336453u;

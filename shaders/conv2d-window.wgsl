@@ -122,15 +122,15 @@ struct WindowParams {
   chunk_count: i32,
 }
 
-@group(0) @binding(10) var<uniform> params: WindowParams;
 @group(0) @binding(0) var<storage, read> inp: array<f32>;          // (B, Cin, H, W)
 @group(0) @binding(1) var<storage, read> weight: array<f32>;       // (Cout, Cin, KH, KW)
 @group(0) @binding(2) var<storage, read> bias: array<f32>;         // (Cout)
-@group(0) @binding(6) var<storage, read_write> out: array<f32>;    // (B, Cout, OH, OW)
 @group(0) @binding(3) var<storage, read> dout: array<f32>;         // (B, Cout, OH, OW), pre-activation gradient
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;    // (B, Cout, OH, OW)
 @group(0) @binding(7) var<storage, read_write> dinp: array<f32>;   // (B, Cin, H, W)
 @group(0) @binding(8) var<storage, read_write> partials: array<f32>; // (chunk_count, Cout*Cin*KH*KW + Cout)
 @group(0) @binding(9) var<storage, read_write> pooled: array<f32>;  // (B, Cout, OH/2, OW/2)
+@group(0) @binding(10) var<uniform> params: WindowParams;
 
 const LANES = vec4i(0, 1, 2, 3);
 

@@ -95,17 +95,17 @@ struct Conv2dParams {
   chunk_rows: i32,
 }
 
-@group(0) @binding(10) var<uniform> params: Conv2dParams;
 @group(0) @binding(0) var<storage, read> inp: array<f32>;          // (B, Cin, H, W)
 @group(0) @binding(1) var<storage, read> weight: array<f32>;       // (Cout, Cin, KH, KW)
 @group(0) @binding(2) var<storage, read> bias: array<f32>;         // (Cout)
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;    // (B, Cout, OH, OW)
 @group(0) @binding(3) var<storage, read> dout: array<f32>;         // (B, Cout, OH, OW), pre-activation gradient
+@group(0) @binding(4) var<storage, read> partials_in: array<f32>;      // partials (below) again, read by the reduction
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;    // (B, Cout, OH, OW)
 @group(0) @binding(6) var<storage, read_write> dinp: array<f32>;   // (B, Cin, H, W)
 @group(0) @binding(7) var<storage, read_write> partials: array<f32>;   // (chunk_count, Cout*K + Cout), written
-@group(0) @binding(4) var<storage, read> partials_in: array<f32>;      // the same buffer, read by the reduction
 @group(0) @binding(8) var<storage, read_write> dweight: array<f32>;    // (Cout, Cin, KH, KW)
 @group(0) @binding(9) var<storage, read_write> dbias: array<f32>;     // (Cout)
+@group(0) @binding(10) var<uniform> params: Conv2dParams;
 
 const LANES = vec4i(0, 1, 2, 3);
 

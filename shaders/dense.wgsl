@@ -79,17 +79,17 @@ struct DenseParams {
   chunks: u32,
 }
 
-@group(0) @binding(10) var<uniform> params: DenseParams;
 @group(0) @binding(0) var<storage, read> inp: array<f32>; // (B, In)
 @group(0) @binding(1) var<storage, read> weight: array<f32>; // (In, Out)
 @group(0) @binding(2) var<storage, read> bias: array<f32>; // (Out)
 @group(0) @binding(3) var<storage, read> dout: array<f32>; // (B, Out)
+@group(0) @binding(4) var<storage, read> partials_in: array<f32>; // partials (below) again: pass 2 reads
 @group(0) @binding(5) var<storage, read_write> out: array<f32>; // (B, Out)
 @group(0) @binding(6) var<storage, read_write> dinp: array<f32>; // (B, In)
 @group(0) @binding(7) var<storage, read_write> partials: array<f32>; // (chunks, In+1, Out): pass 1 writes
-@group(0) @binding(4) var<storage, read> partials_in: array<f32>; // the same buffer: pass 2 reads
 @group(0) @binding(8) var<storage, read_write> dweight: array<f32>; // (In, Out)
 @group(0) @binding(9) var<storage, read_write> dbias: array<f32>; // (Out)
+@group(0) @binding(10) var<uniform> params: DenseParams;
 
 // ---------------------------------------------------------------------------
 // Blocked variant: 8 x BLOCK_COLS blocks, K in steps of K_STEP, no workgroup memory.

@@ -44,10 +44,10 @@ struct GatherParams {
   index_count: u32,
 }
 
-@group(0) @binding(8) var<uniform> params: GatherParams;
 @group(0) @binding(0) var<storage, read> pixels: array<u32>;
 @group(0) @binding(1) var<storage, read> labels: array<u32>;
 @group(0) @binding(2) var<storage, read> indices: array<u32>;
+@group(0) @binding(8) var<uniform> params: GatherParams;
 // The cursor as gather_batch reads it; advance_cursor binds it writable below.
 @group(0) @binding(3) var<storage, read> cursor_in: u32;
 @group(0) @binding(4) var<storage, read_write> images: array<f32>;

@@ -22,10 +22,10 @@ struct Totals {
   steps: u32,    // batches accumulated
 }
 
-@group(0) @binding(3) var<uniform> params: MetricsParams;
 @group(0) @binding(0) var<storage, read> sample_loss: array<f32>;
 @group(0) @binding(1) var<storage, read> sample_correct: array<u32>;
 @group(0) @binding(2) var<storage, read_write> totals: Totals;
+@group(0) @binding(3) var<uniform> params: MetricsParams;
 
 @compute @workgroup_size(1)
 fn metrics_accumulate() {

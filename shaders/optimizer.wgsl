@@ -55,8 +55,8 @@ struct OptimizerState {
   reserved: u32,
 }
 
-@group(0) @binding(12) var<uniform> opt: OptimizerParams;
 @group(0) @binding(3) var<storage, read_write> state: OptimizerState;
+@group(0) @binding(12) var<uniform> opt: OptimizerParams;
 // The state as the updates read it.
 @group(0) @binding(0) var<storage, read> state_in: OptimizerState;
 @group(0) @binding(1) var<storage, read> grads: array<f32>;

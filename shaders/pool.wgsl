@@ -61,11 +61,11 @@ struct PoolParams {
   out_width: u32,
 }
 
-@group(0) @binding(4) var<uniform> params: PoolParams;
 @group(0) @binding(0) var<storage, read> inp: array<f32>; // (B, C, H, W)
 @group(0) @binding(1) var<storage, read> dout: array<f32>; // (B, C, OH, OW)
 @group(0) @binding(2) var<storage, read_write> out: array<f32>; // (B, C, OH, OW)
 @group(0) @binding(3) var<storage, read_write> dinp: array<f32>; // (B, C, H, W)
+@group(0) @binding(4) var<uniform> params: PoolParams;
 
 fn segment_index(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
   return (wid.x + wid.y * nwg.x) * WORKGROUP_SIZE + lid;

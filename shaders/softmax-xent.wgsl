@@ -35,13 +35,13 @@ struct SoftmaxParams {
   grad_scale: f32,
 }
 
-@group(0) @binding(6) var<uniform> params: SoftmaxParams;
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read> labels: array<u32>;
 @group(0) @binding(2) var<storage, read_write> probs: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dlogits: array<f32>;
 @group(0) @binding(4) var<storage, read_write> sample_loss: array<f32>;
 @group(0) @binding(5) var<storage, read_write> sample_correct: array<u32>;
+@group(0) @binding(6) var<uniform> params: SoftmaxParams;
 
 struct RowMax {
   value: f32,
