@@ -534,52 +534,116 @@ fn multiply_tiles(tm: i32, tn: i32, acc: ptr<function, array<vec4f, 4>>) {
   }
 }
 
-@compute @workgroup_size(TILE_THREADS)
-fn conv2d_forward_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let tile = linear_tile(wid, nwg);
-  if (tile >= params.work_items) { return; }
-  let t = lanes_of(lid);
+// The three tiled passes are one product, C (M x N) = A (M x K) B (K x N), summed over k in
+// [k_begin, k_end) in slices of TILE_K: the loop below is theirs in common. Each pass describes the
+// element of A and the column of B that an invocation stages (Operands), and reads them in load_a and
+// load_b; PASS (an override constant, so the compiler keeps one branch) says which pass:
+//   0 forward:          A = weight (Cout x Cin*KH*KW), B = im2col(inp), C = out (before bias and activation)
+//   1 input gradient:   A = weight^T (Cin x Cout*KH*KW), B = the gather of dout, C = dinp
+//   2 weight gradient:  A = dout (Cout x output positions of one chunk), B = the input taps (+ the bias tap), C = partials
+override PASS: u32 = 0u;
+
+// Per invocation; the K range is passed apart, since it bounds the loop that holds the barriers and must
+// stay workgroup-uniform (a struct with one invocation-dependent member is non-uniform as a whole).
+struct Operands {
+  // A: this invocation's row of A (weight row, weight^T column, dout channel), and whether it is inside M.
+  a_row: i32,
+  a_ok: bool,
+  // B: where this invocation's column starts in its source, two coordinates of it, and whether it exists.
+  b_base: i32,
+  b_y: i32,
+  b_x: i32,
+  b_ok: bool,
+  // Weight gradient: the column is the bias tap (its input is 1).
+  b_bias: bool,
+}
+
+fn load_a(o: Operands, k: i32, k_end: i32) -> f32 {
+  let kc = min(k, k_end - 1);
+  let ok = o.a_ok && k < k_end;
+  let taps = params.kernel_h * params.kernel_w;
+  // if, not switch: the reflection (wgsl_reflect) follows if-branches into the bindings they use.
+  if (PASS == 0u) { return select(0.0, weight[o.a_row * k_end + kc], ok); }
+  if (PASS == 1u) { return select(0.0, weight[((kc / taps) * params.in_channels + o.a_row) * taps + kc % taps], ok); }
+  let plane = params.out_height * params.out_width;
+  return select(0.0, dout[((kc / plane) * params.out_channels + o.a_row) * plane + kc % plane], ok);
+}
+
+fn load_b(o: Operands, k: i32, k_end: i32) -> f32 {
+  let kc = min(k, k_end - 1);
+  let in_range = k < k_end;
   let H = params.in_height;
   let W = params.in_width;
   let KW = params.kernel_w;
   let taps = params.kernel_h * KW;
-  let M = params.out_channels;
-  let K = params.in_channels * taps;
-  let out_plane = params.out_height * params.out_width;
-  let N = params.batch * out_plane;
-  let n_tiles = (N + TILE_N - 1) / TILE_N;
-  let m0 = (tile / n_tiles) * TILE_M;
-  let n0 = (tile % n_tiles) * TILE_N;
+  if (PASS == 0u) {
+    // im2col: tap (ci, kh, kw) of output pixel (ih0, iw0) = (b_y, b_x) of image b_base.
+    let ih = o.b_y + (kc % taps) / KW;
+    let iw = o.b_x + kc % KW;
+    let ok = o.b_ok && in_range && ih >= 0 && ih < H && iw >= 0 && iw < W;
+    return select(0.0, inp[o.b_base + (kc / taps) * H * W + clamp(ih, 0, H - 1) * W + clamp(iw, 0, W - 1)], ok);
+  }
+  if (PASS == 1u) {
+    // The gather: input (ih, iw) = (b_y, b_x) - pad took tap (kh, kw) from output ((ih + pad - kh) / stride)
+    // when that divides exactly and lands in range: no scatter, no atomics.
+    let OH = params.out_height;
+    let OW = params.out_width;
+    let th = o.b_y - (kc % taps) / KW;
+    let tw = o.b_x - kc % KW;
+    let ok = o.b_ok && in_range && th >= 0 && th % params.stride_h == 0 && th / params.stride_h < OH && tw >= 0 && tw % params.stride_w == 0 && tw / params.stride_w < OW;
+    return select(0.0, dout[o.b_base + ((kc / taps) * OH + clamp(th / params.stride_h, 0, OH - 1)) * OW + clamp(tw / params.stride_w, 0, OW - 1)], ok);
+  }
+  // Tap (kh, kw) = (b_y, b_x) of channel b_base at output position kc = (b * OH + oh) * OW + ow.
+  let OW = params.out_width;
+  let plane = params.out_height * OW;
+  let pix = kc % plane;
+  let ih = (pix / OW) * params.stride_h - params.pad_top + o.b_y;
+  let iw = (pix % OW) * params.stride_w - params.pad_left + o.b_x;
+  let ok = o.b_ok && in_range && ih >= 0 && ih < H && iw >= 0 && iw < W;
+  let x = select(0.0, inp[(kc / plane) * params.in_channels * H * W + o.b_base + clamp(ih, 0, H - 1) * W + clamp(iw, 0, W - 1)], ok);
+  return select(x, select(0.0, 1.0, in_range), o.b_bias);
+}
 
-  // The im2col column this invocation stages is the same for every K slice.
-  let col_ok = n0 + t.b_n < N;
-  let col = min(n0 + t.b_n, N - 1);
-  let pix = col % out_plane;
-  let ih0 = (pix / params.out_width) * params.stride_h - params.pad_top;
-  let iw0 = (pix % params.out_width) * params.stride_w - params.pad_left;
-  let image = (col / out_plane) * params.in_channels * H * W;
-  let a_row = min(m0 + t.a_m, M - 1) * K;
-  let a_row_ok = m0 + t.a_m < M;
-
+// This invocation's 4 x 4 elements of the tile's C, summed over the operands' K range.
+fn gemm_tile(t: Lanes, o: Operands, k_begin: i32, k_end: i32) -> array<vec4f, 4> {
   var acc: array<vec4f, 4>;
-  for (var k0 = 0; k0 < K; k0 += TILE_K) {
+  for (var k0 = k_begin; k0 < k_end; k0 += TILE_K) {
     for (var s = 0; s < TILE_K / 4; s++) {
       let k = t.a_k + 4 * s;
-      let gk = k0 + k;
-      tile_a[k * TILE_M + t.a_m] = select(0.0, weight[a_row + min(gk, K - 1)], a_row_ok && gk < K);
+      tile_a[k * TILE_M + t.a_m] = load_a(o, k0 + k, k_end);
     }
     for (var k = 0; k < TILE_K; k++) {
-      let gk = min(k0 + k, K - 1);
-      let ih = ih0 + (gk % taps) / KW;
-      let iw = iw0 + gk % KW;
-      let ok = col_ok && k0 + k < K && ih >= 0 && ih < H && iw >= 0 && iw < W;
-      let at = image + (gk / taps) * H * W + clamp(ih, 0, H - 1) * W + clamp(iw, 0, W - 1);
-      tile_b[k * TILE_N + t.b_n] = select(0.0, inp[at], ok);
+      tile_b[k * TILE_N + t.b_n] = load_b(o, k0 + k, k_end);
     }
     workgroupBarrier();
     multiply_tiles(t.tm, t.tn, &acc);
     workgroupBarrier();
   }
+  return acc;
+}
+
+@compute @workgroup_size(TILE_THREADS)
+fn conv2d_forward_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let tile = linear_tile(wid, nwg);
+  if (tile >= params.work_items) { return; }
+  let t = lanes_of(lid);
+  let M = params.out_channels;
+  let out_plane = params.out_height * params.out_width;
+  let N = params.batch * out_plane;
+  let n_tiles = (N + TILE_N - 1) / TILE_N;
+  let m0 = (tile / n_tiles) * TILE_M;
+  let n0 = (tile % n_tiles) * TILE_N;
+  // The output pixel whose im2col column this invocation stages, the same for every K slice.
+  let col = min(n0 + t.b_n, N - 1);
+  let pix = col % out_plane;
+  let o = Operands(
+    min(m0 + t.a_m, M - 1), m0 + t.a_m < M,
+    (col / out_plane) * params.in_channels * params.in_height * params.in_width,
+    (pix / params.out_width) * params.stride_h - params.pad_top,
+    (pix % params.out_width) * params.stride_w - params.pad_left,
+    n0 + t.b_n < N, false,
+  );
+  let acc = gemm_tile(t, o, 0, params.in_channels * params.kernel_h * params.kernel_w);
   for (var i = 0; i < 4; i++) {
     let m = m0 + t.tm + 4 * i;
     if (m >= M) { continue; }
@@ -596,51 +660,23 @@ fn conv2d_backward_input_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_w
   let tile = linear_tile(wid, nwg);
   if (tile >= params.work_items) { return; }
   let t = lanes_of(lid);
-  let OH = params.out_height;
-  let OW = params.out_width;
-  let KW = params.kernel_w;
-  let sh = params.stride_h;
-  let sw = params.stride_w;
-  let taps = params.kernel_h * KW;
   let M = params.in_channels;
-  let K = params.out_channels * taps;
   let plane = params.in_height * params.in_width;
   let N = params.batch * plane;
   let n_tiles = (N + TILE_N - 1) / TILE_N;
   let m0 = (tile / n_tiles) * TILE_M;
   let n0 = (tile % n_tiles) * TILE_N;
-
   // The dinp element (b, ih, iw) whose gather column this invocation stages.
-  let col_ok = n0 + t.b_n < N;
   let col = min(n0 + t.b_n, N - 1);
   let pix = col % plane;
-  let th0 = pix / params.in_width + params.pad_top;
-  let tw0 = pix % params.in_width + params.pad_left;
-  let image = (col / plane) * params.out_channels * OH * OW;
-  // A = weight^T: A[ci][(co, tap)] = weight[co, ci, tap].
-  let a_ci = min(m0 + t.a_m, M - 1);
-  let a_row_ok = m0 + t.a_m < M;
-
-  var acc: array<vec4f, 4>;
-  for (var k0 = 0; k0 < K; k0 += TILE_K) {
-    for (var s = 0; s < TILE_K / 4; s++) {
-      let k = t.a_k + 4 * s;
-      let gk = min(k0 + k, K - 1);
-      let wt = ((gk / taps) * M + a_ci) * taps + gk % taps;
-      tile_a[k * TILE_M + t.a_m] = select(0.0, weight[wt], a_row_ok && k0 + k < K);
-    }
-    for (var k = 0; k < TILE_K; k++) {
-      let gk = min(k0 + k, K - 1);
-      let th = th0 - (gk % taps) / KW;
-      let tw = tw0 - gk % KW;
-      let ok = col_ok && k0 + k < K && th >= 0 && th % sh == 0 && th / sh < OH && tw >= 0 && tw % sw == 0 && tw / sw < OW;
-      let at = image + ((gk / taps) * OH + clamp(th / sh, 0, OH - 1)) * OW + clamp(tw / sw, 0, OW - 1);
-      tile_b[k * TILE_N + t.b_n] = select(0.0, dout[at], ok);
-    }
-    workgroupBarrier();
-    multiply_tiles(t.tm, t.tn, &acc);
-    workgroupBarrier();
-  }
+  let o = Operands(
+    min(m0 + t.a_m, M - 1), m0 + t.a_m < M,
+    (col / plane) * params.out_channels * params.out_height * params.out_width,
+    pix / params.in_width + params.pad_top,
+    pix % params.in_width + params.pad_left,
+    n0 + t.b_n < N, false,
+  );
+  let acc = gemm_tile(t, o, 0, params.out_channels * params.kernel_h * params.kernel_w);
   for (var i = 0; i < 4; i++) {
     let m = m0 + t.tm + 4 * i;
     if (m >= M) { continue; }
@@ -659,15 +695,12 @@ fn conv2d_backward_weight_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_
   let tile = linear_tile(wid, nwg);
   if (tile >= params.work_items) { return; }
   let t = lanes_of(lid);
-  let H = params.in_height;
-  let W = params.in_width;
-  let OW = params.out_width;
   let KW = params.kernel_w;
   let taps = params.kernel_h * KW;
   let M = params.out_channels;
   let K = params.in_channels * taps;
   let N = K + 1; // the last column is dbias
-  let out_plane = params.out_height * OW;
+  let OW = params.out_width;
   let m_tiles = (M + TILE_M - 1) / TILE_M;
   let n_tiles = (N + TILE_N - 1) / TILE_N;
   let chunk = tile / (m_tiles * n_tiles);
@@ -675,42 +708,18 @@ fn conv2d_backward_weight_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_
   let n0 = (tile % n_tiles) * TILE_N;
   // This chunk's output positions p = (b * OH + oh) * OW + ow.
   let p_begin = chunk * params.chunk_rows * OW;
-  let p_end = min(p_begin + params.chunk_rows * OW, params.batch * out_plane);
-
+  let p_end = min(p_begin + params.chunk_rows * OW, params.batch * params.out_height * OW);
   // The tap (ci, kh, kw) whose column this invocation stages, decomposed once.
   let tap = n0 + t.b_n;
   let tc = min(tap, K - 1);
-  let tap_is_bias = tap == K;
-  let tap_ok = tap <= K;
-  let kh = (tc % taps) / KW;
-  let kw = tc % KW;
-  let channel = (tc / taps) * H * W;
-  let a_co = min(m0 + t.a_m, M - 1);
-  let a_row_ok = m0 + t.a_m < M;
-
-  var acc: array<vec4f, 4>;
-  for (var k0 = p_begin; k0 < p_end; k0 += TILE_K) {
-    for (var s = 0; s < TILE_K / 4; s++) {
-      let k = t.a_k + 4 * s;
-      let p = min(k0 + k, p_end - 1);
-      let at = ((p / out_plane) * M + a_co) * out_plane + p % out_plane;
-      tile_a[k * TILE_M + t.a_m] = select(0.0, dout[at], a_row_ok && k0 + k < p_end);
-    }
-    for (var k = 0; k < TILE_K; k++) {
-      let p = min(k0 + k, p_end - 1);
-      let pix = p % out_plane;
-      let ih = (pix / OW) * params.stride_h - params.pad_top + kh;
-      let iw = (pix % OW) * params.stride_w - params.pad_left + kw;
-      let in_range = k0 + k < p_end;
-      let ok = tap_ok && in_range && ih >= 0 && ih < H && iw >= 0 && iw < W;
-      let at = (p / out_plane) * params.in_channels * H * W + channel + clamp(ih, 0, H - 1) * W + clamp(iw, 0, W - 1);
-      let x = select(0.0, inp[at], ok);
-      tile_b[k * TILE_N + t.b_n] = select(x, select(0.0, 1.0, in_range), tap_is_bias);
-    }
-    workgroupBarrier();
-    multiply_tiles(t.tm, t.tn, &acc);
-    workgroupBarrier();
-  }
+  let o = Operands(
+    min(m0 + t.a_m, M - 1), m0 + t.a_m < M,
+    (tc / taps) * params.in_height * params.in_width,
+    (tc % taps) / KW,
+    tc % KW,
+    tap <= K, tap == K,
+  );
+  let acc = gemm_tile(t, o, p_begin, p_end);
   let base = chunk * (M * K + M);
   for (var i = 0; i < 4; i++) {
     let m = m0 + t.tm + 4 * i;

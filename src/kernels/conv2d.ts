@@ -60,6 +60,9 @@ import {
 const shader = withActivations('conv2d.wgsl', conv2dCode);
 const windowShaders = lanePreludes('conv2d-window.wgsl', windowCode);
 
+/** PASS of the tiled kernels' shared loop (conv2d.wgsl): which product it computes. */
+const TILED_PASS = { forward: 0, inputGradient: 1, weightGradient: 2 } as const;
+
 /** Invocations per workgroup of the blocked kernels and the reduction. */
 const WORKGROUP_SIZE = 64;
 
@@ -197,8 +200,9 @@ export async function conv2dForward(
   }
   if (variant === 'tiled') {
     const tiles = gemmTiles(g.outChannels, g.batch * g.outHeight * g.outWidth);
-    const kernel = await cache.get(shader, entry, { ACTIVATION: ACTIVATION_CODES[activation] });
-    return [makeDispatch(cache.device, kernel, { uniforms: conv2dUniforms(g, tiles), buffers, workgroups: grid1d(cache.device, tiles, 1), label })];
+    const kernel = await cache.get(shader, entry, { ACTIVATION: ACTIVATION_CODES[activation], PASS: TILED_PASS.forward });
+    // The tiled passes share one loop that names inp, weight and dout: dout is bound to inp, read only, never read here.
+    return [makeDispatch(cache.device, kernel, { uniforms: conv2dUniforms(g, tiles), buffers: { ...buffers, dout: io.inp }, workgroups: grid1d(cache.device, tiles, 1), label })];
   }
   if (usesWindowKernels(g, variant)) {
     const p = forwardProduct(g);
@@ -253,10 +257,11 @@ async function weightGradDispatches(
       });
     } else if (variant === 'tiled') {
       const tiles = gemmTiles(g.outChannels, taps + 1) * split.chunks;
-      const kernel = await cache.get(shader, entry);
+      const kernel = await cache.get(shader, entry, { PASS: TILED_PASS.weightGradient });
       first = makeDispatch(cache.device, kernel, {
         uniforms: conv2dUniforms(g, tiles, split),
-        buffers: { dout: io.dout, inp: io.inp, partials },
+        // The shared tiled loop names weight too: bound to inp, read only, never read in this pass.
+        buffers: { dout: io.dout, inp: io.inp, weight: io.inp, partials },
         workgroups: grid1d(cache.device, tiles, 1),
         label: `conv2d_backward_weight[tiled](${geometry}, ${split.chunks} chunks)`,
       });
@@ -312,7 +317,7 @@ async function inputGradDispatch(
   const entry = conv2dInputEntry(g, variant);
   if (variant === 'tiled') {
     const tiles = gemmTiles(g.inChannels, g.batch * g.inHeight * g.inWidth);
-    const kernel = await cache.get(shader, entry, { ACTIVATION });
+    const kernel = await cache.get(shader, entry, { ACTIVATION, PASS: TILED_PASS.inputGradient });
     return makeDispatch(cache.device, kernel, { uniforms: conv2dUniforms(g, tiles), buffers, workgroups: grid1d(cache.device, tiles, 1), label });
   }
   if (usesWindowKernels(g, variant)) {
