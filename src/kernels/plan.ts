@@ -125,7 +125,8 @@ export function planKernels(plan: ModelPlan, variant: KernelVariant): KernelPlan
       }
       if (act !== 'linear') forward.notes.push(`+ bias, ${act}`);
       if (writesPool) forward.notes.push('+ the 2x2 average pooling after it');
-      backward.notes.push(`weight gradient in ${conv2dSplitK(g, variant).chunks} chunks (split-K)`);
+      const chunks = conv2dSplitK(g, variant).chunks;
+      backward.notes.push(`weight gradient in ${chunks} chunk${chunks === 1 ? '' : 's'} (split-K)`);
       if (i === 0 && throughPool) {
         backward.entries.push(conv2dWeightEntry(g, variant, true), 'conv2d_backward_weight_reduce');
         backward.notes.push(`weight gradient from the pooling's gradient, through ${act}'`);
