@@ -28,7 +28,7 @@ import { GpuLimitError } from '../gpu/errors.ts';
 import { ShapeError } from '../geometry.ts';
 import type { ActivationKind } from '../reference/activation.ts';
 import { ACTIVATION_CODES } from './activation.ts';
-import { disposeDispatch, grid1d, makeDispatch, withBindingLengths, type BufferResource, type Dispatch, type KernelCache, requireElements, requireBackwardBuffers } from './kernel.ts';
+import { disposeDispatch, grid1d, makeDispatch, withBindingLengths, type BufferResource, type Dispatch, type KernelCache, type ShaderSource, requireElements, requireBackwardBuffers } from './kernel.ts';
 import { lanePreludes, sharesLanes } from './sources.ts';
 import { denseEntries } from './plan.ts';
 import { wgslConstant } from './reflect.ts';
@@ -145,6 +145,14 @@ function denseUniforms(d: DenseDims, p: Product): Record<string, number> {
 
 const describeDims = (d: DenseDims): string => `${d.batch}x${d.inFeatures} -> ${d.outFeatures}`;
 
+/**
+ * The shader a product compiles: with its bindings' lengths fixed (a module
+ * per set of lengths: faster clamps on SwiftShader), except in 'compact',
+ * where one module serves every layer (fewer modules to compile).
+ */
+const sourceFor = (device: GPUDevice, variant: KernelVariant, buffers: Record<string, BufferResource | undefined>): ShaderSource =>
+  variant === 'compact' ? shaders.for(device) : withBindingLengths(shaders.for(device), buffers);
+
 /** Override constants of a product's entry point of the given variant. */
 const variantConstants = (device: GPUDevice, variant: KernelVariant, p: Product, opts?: DenseOptions): Record<string, number> =>
   variant === 'tiled'
@@ -177,7 +185,7 @@ export async function denseForward(
   const variant = opts?.variant ?? 'blocked';
   const buffers = { out: io.out, inp: io.inp, weight: io.weight, bias: io.bias };
   const c = product(d.batch, d.outFeatures, opts);
-  const kernel = await cache.get(withBindingLengths(shaders.for(cache.device), buffers), denseEntries(variant).forward, { ...variantConstants(cache.device, variant, c, opts), ACTIVATION: ACTIVATION_CODES[activation] });
+  const kernel = await cache.get(sourceFor(cache.device, variant, buffers), denseEntries(variant).forward, { ...variantConstants(cache.device, variant, c, opts), ACTIVATION: ACTIVATION_CODES[activation] });
   return [
     makeDispatch(cache.device, kernel, {
       uniforms: denseUniforms(d, c),
@@ -211,7 +219,7 @@ async function weightGradDispatches(
     // C = [inpᵀ; 1] · dout per batch chunk: (In + 1) x Out, its last row dbias.
     const c = product(d.inFeatures + 1, d.outFeatures, opts);
     const [productKernel, reduceKernel] = await Promise.all([
-      cache.get(withBindingLengths(shaders.for(device), bound), denseEntries(variant).weight, variantConstants(device, variant, c, opts)),
+      cache.get(sourceFor(device, variant, bound), denseEntries(variant).weight, variantConstants(device, variant, c, opts)),
       cache.get(shaders.for(device), 'dense_backward_weight_reduce', { WORKGROUP_SIZE }),
     ]);
     const uniforms = denseUniforms(d, c);
@@ -245,7 +253,7 @@ async function inputGradDispatch(
 ): Promise<Dispatch> {
   const buffers = { dinp: io.dinp, dout: io.dout, weight: io.weight, inp: io.inp };
   const c = product(d.batch, d.inFeatures, opts);
-  const kernel = await cache.get(withBindingLengths(shaders.for(cache.device), buffers), denseEntries(variant).input, { ...variantConstants(cache.device, variant, c, opts), ACTIVATION: ACTIVATION_CODES[below] });
+  const kernel = await cache.get(sourceFor(cache.device, variant, buffers), denseEntries(variant).input, { ...variantConstants(cache.device, variant, c, opts), ACTIVATION: ACTIVATION_CODES[below] });
   return makeDispatch(cache.device, kernel, {
     uniforms: denseUniforms(d, c),
     buffers,
