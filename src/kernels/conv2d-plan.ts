@@ -35,7 +35,7 @@ const SPLIT_K_MAX_SCRATCH_BYTES = 32 << 20;
 /** Largest kernel side the window kernels unroll (KH, KW in the WGSL). */
 const WINDOW_MAX_KERNEL = 5;
 /** Most output rows per tile (ROWS) and channels per invocation (CH_BLOCK) the WGSL unrolls. */
-export const WINDOW_MAX_ROWS = 5;
+const WINDOW_MAX_ROWS = 5;
 const WINDOW_MAX_WEIGHT_CHANNELS = 4;
 /** Workgroup size of the window kernels: small, so that a few hundred invocations still spread over every core. */
 /**

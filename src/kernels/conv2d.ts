@@ -29,7 +29,7 @@ import conv2dCode from '../../shaders/conv2d.wgsl?raw';
 import windowCode from '../../shaders/conv2d-window.wgsl?raw';
 import { STORAGE } from '../gpu/buffers.ts';
 import { GpuLimitError } from '../gpu/errors.ts';
-import { pool2dGeometry, ShapeError, type Conv2dGeometry, type Pool2dGeometry } from '../geometry.ts';
+import { pool2dGeometry, ShapeError, type Conv2dGeometry } from '../geometry.ts';
 import type { ActivationKind } from '../reference/activation.ts';
 import { ACTIVATION_CODES } from './activation.ts';
 import { disposeDispatch, grid1d, makeDispatch, withBindingLengths, type BufferResource, type Dispatch, type KernelCache, requireElements, requireBackwardBuffers } from './kernel.ts';
